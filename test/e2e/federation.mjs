@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// Two Perch instances federating on loopback: two `wrangler dev` processes with their own D1/Queues
+// state, in loopback federation mode. A follows B by handle, B accepts, B posts and the post reaches A;
+// A likes it and B records the like; B edits and deletes it and A follows suit; A unfollows and B's
+// followers collection updates. Prints "N passed, N failed" and exits non-zero on any failure.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+
+const PASSWORD = "e2e-owner-password";
+const STATE = ".e2e";
+const TIMEOUT_MS = 30_000;
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+function startInstance(name, username, port, inspectorPort) {
+  const persist = `${STATE}/${name}`;
+  mkdirSync(persist, { recursive: true });
+  const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
+    encoding: "utf8",
+    env: { ...process.env, CI: "true" },
+  });
+  if (migrate.status !== 0) throw new Error(`migrations for ${name} failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  const host = `127.0.0.1:${port}`;
+  const child = spawn(
+    "wrangler",
+    [
+      "dev",
+      "--port", String(port),
+      "--ip", "127.0.0.1",
+      "--inspector-port", String(inspectorPort),
+      "--persist-to", persist,
+      "--var", `WEB_DOMAIN:${host}`,
+      "--var", `ACCOUNT_DOMAIN:${host}`,
+      "--var", `USERNAME:${username}`,
+      "--var", "ALLOW_LOOPBACK_FEDERATION:true",
+      "--var", `OWNER_PASSWORD:${PASSWORD}`,
+    ],
+    { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  return { name, username, port, base: `http://${host}`, handle: `${username}@${host}`, actor: `http://${host}/users/${username}`, child, log: () => log };
+}
+
+const auth = { authorization: `Basic ${Buffer.from(`owner:${PASSWORD}`).toString("base64")}` };
+
+async function call(instance, method, path, body) {
+  const res = await fetch(`${instance.base}${path}`, {
+    method,
+    headers: { ...auth, "content-type": "application/json", accept: "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${instance.name}${path} → ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function eventually(what, probe) {
+  const started = Date.now();
+  let last;
+  while (Date.now() - started < TIMEOUT_MS) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for: ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+async function waitUp(instance) {
+  await eventually(`${instance.name} to start`, async () => (await fetch(`${instance.base}/nodeinfo/2.1`)).ok);
+}
+
+let passed = 0;
+let failed = 0;
+async function step(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`  ✓ ${name} (${Date.now() - t} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`  ✗ ${name}\n    ${e instanceof Error ? e.message : e}`);
+    throw e;
+  }
+}
+
+rmSync(STATE, { recursive: true, force: true });
+const [pa, pb, ia, ib] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+const A = startInstance("a", "alice", pa, ia);
+const B = startInstance("b", "bob", pb, ib);
+const stop = () => {
+  for (const i of [A, B]) i.child.kill("SIGTERM");
+};
+process.on("exit", stop);
+
+console.log(`e2e: A = ${A.base}, B = ${B.base}`);
+let post;
+try {
+  await step("both instances start", async () => {
+    await Promise.all([waitUp(A), waitUp(B)]);
+  });
+  await step("A follows B by handle and B accepts", async () => {
+    const res = await call(A, "POST", "/_perch/owner/follow", { target: `@${B.handle}` });
+    if (res.account !== B.actor) throw new Error(`resolved ${res.account}, expected ${B.actor}`);
+    await eventually("B to list A as a follower", async () => {
+      const rel = await call(B, "GET", "/_perch/owner/relationships");
+      return rel.followers.some((f) => f.account === A.actor && f.accepted);
+    });
+    await eventually("A's follow to be accepted", async () => {
+      const rel = await call(A, "GET", "/_perch/owner/relationships");
+      return rel.following.some((f) => f.account === B.actor && f.accepted);
+    });
+  });
+  await step("B posts and the post reaches A", async () => {
+    post = await call(B, "POST", "/_perch/owner/statuses", { text: "Hello from B <3", visibility: "public" });
+    await eventually("the post on A", async () => {
+      const list = await call(A, "GET", "/_perch/owner/statuses");
+      return list.find((s) => s.uri === post.uri && s.content.includes("Hello from B &lt;3"));
+    });
+  });
+  await step("A likes it and B records the like", async () => {
+    await call(A, "POST", "/_perch/owner/like", { uri: post.uri });
+    await eventually("the like on B", async () => {
+      const list = await call(B, "GET", "/_perch/owner/statuses");
+      return list.find((s) => s.uri === post.uri && s.likes === 1);
+    });
+  });
+  await step("B edits the post and A follows suit", async () => {
+    await call(B, "PUT", `/_perch/owner/statuses/${post.id}`, { text: "Hello again, edited" });
+    await eventually("the edit on A", async () => {
+      const list = await call(A, "GET", "/_perch/owner/statuses");
+      return list.find((s) => s.uri === post.uri && s.editedAt && s.content.includes("edited"));
+    });
+  });
+  await step("B deletes the post and A follows suit", async () => {
+    await call(B, "DELETE", `/_perch/owner/statuses/${post.id}`);
+    const gone = await fetch(post.uri, { headers: { accept: "application/activity+json" } });
+    if (gone.status !== 410) throw new Error(`deleted post answered ${gone.status}, expected 410`);
+    await eventually("the delete on A", async () => {
+      const list = await call(A, "GET", "/_perch/owner/statuses");
+      return list.find((s) => s.uri === post.uri && s.deletedAt);
+    });
+  });
+  await step("A unfollows B and B's followers collection updates", async () => {
+    const followers = async () =>
+      (await (await fetch(`${B.actor}/followers`, { headers: { accept: "application/activity+json" } })).json()).totalItems;
+    if ((await followers()) !== 1) throw new Error("B's followers collection should count A before the unfollow");
+    await call(A, "POST", "/_perch/owner/unfollow", { target: B.actor });
+    await eventually("B's followers to drop to 0", async () => (await followers()) === 0);
+  });
+  await step("nothing ended in either dead-letter list", async () => {
+    for (const i of [A, B]) {
+      const dead = await call(i, "GET", "/_perch/owner/dead_letters");
+      if (dead.length) throw new Error(`${i.name} has dead letters: ${JSON.stringify(dead)}`);
+    }
+  });
+} catch {
+  for (const i of [A, B]) console.log(`\n--- ${i.name} log (tail) ---\n${i.log().split("\n").slice(-40).join("\n")}`);
+} finally {
+  stop();
+}
+console.log(`\ne2e federation: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,169 @@
+import { env } from "cloudflare:test";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { activityJson, mockFetch, restoreFetch } from "../../helpers/fetch-mock";
+import { ACTOR, BASE, request } from "../../helpers/app";
+import { createRemoteActor, type RemoteActor } from "../../helpers/remote-actor";
+
+const INBOX = `${ACTOR}/inbox`;
+let bob: RemoteActor;
+let carol: RemoteActor;
+
+function follow(actor: RemoteActor, id = `${actor.id}#follows/${crypto.randomUUID()}`) {
+  return { "@context": "https://www.w3.org/ns/activitystreams", id, type: "Follow", actor: actor.id, object: ACTOR };
+}
+
+async function errorOf(res: Response) {
+  return ((await res.json()) as { error: string }).error;
+}
+
+beforeEach(async () => {
+  bob = await createRemoteActor("https://remote.example/users/bob");
+  carol = await createRemoteActor("https://other.example/users/carol");
+  mockFetch({
+    [bob.id]: () => activityJson(bob.document),
+    [carol.id]: () => activityJson(carol.document),
+  });
+});
+afterEach(() => {
+  restoreFetch();
+  vi.restoreAllMocks();
+});
+
+describe("the inbox fast path", () => {
+  it("accepts a cavage-signed Follow with 202 and queues it once", async () => {
+    const send = vi.spyOn(env.INBOX_QUEUE, "send");
+    const activity = follow(bob);
+    const res = await request(await bob.post(INBOX, activity));
+    expect(res.status).toBe(202);
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(send.mock.calls[0]?.[0]).toMatchObject({ signer: bob.id, activity: { id: activity.id } });
+  });
+
+  it("accepts an RFC 9421-signed activity on the shared inbox", async () => {
+    const res = await request(await bob.post(`${BASE}/inbox`, follow(bob), { scheme: "rfc9421" }));
+    expect(res.status).toBe(202);
+  });
+
+  it("answers 202 to a redelivered activity without queueing it again", async () => {
+    const send = vi.spyOn(env.INBOX_QUEUE, "send");
+    const activity = follow(bob);
+    expect((await request(await bob.post(INBOX, activity))).status).toBe(202);
+    expect((await request(await bob.post(INBOX, activity))).status).toBe(202);
+    expect(send).toHaveBeenCalledTimes(1);
+  });
+
+  it("accepts and ignores an activity type it does not handle", async () => {
+    const activity = { id: `${bob.id}#listen/1`, type: "Listen", actor: bob.id, object: "https://remote.example/songs/1" };
+    expect((await request(await bob.post(INBOX, activity))).status).toBe(202);
+  });
+
+  it("caches the signer's key: a second activity does not fetch the actor again", async () => {
+    const mock = mockFetch({ [bob.id]: () => activityJson(bob.document) });
+    await request(await bob.post(INBOX, follow(bob)));
+    await request(await bob.post(INBOX, follow(bob)));
+    expect(mock.calls.filter((r) => r.url === bob.id)).toHaveLength(1);
+  });
+
+  it("accepts an activity forwarded by a third party when it carries a valid proof by its actor", async () => {
+    const send = vi.spyOn(env.INBOX_QUEUE, "send");
+    const proved = await bob.prove(follow(bob));
+    const res = await request(await carol.post(INBOX, proved));
+    expect(res.status).toBe(202);
+    expect(send.mock.calls[0]?.[0]).toMatchObject({ signer: carol.id, proofVerified: true });
+  });
+});
+
+describe("the inbox refuses bad input with the right status", () => {
+  it("413 for a body over 1 MB by Content-Length", async () => {
+    const big = JSON.stringify({ ...follow(bob), padding: "x".repeat(1_100_000) });
+    const res = await request(await bob.post(INBOX, null, { body: big }));
+    expect(res.status).toBe(413);
+  });
+
+  it("413 for a streamed body over 1 MB without Content-Length", async () => {
+    const chunk = new Uint8Array(64 * 1024).fill(32);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent > 1_200_000) return controller.close();
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await request(new Request(INBOX, { method: "POST", body, headers: { signature: "x" } }));
+    expect(res.status).toBe(413);
+  });
+
+  it("401 for an unsigned request", async () => {
+    const res = await request(INBOX, { method: "POST", body: JSON.stringify(follow(bob)) });
+    expect(res.status).toBe(401);
+    expect(await errorOf(res)).toMatch(/not signed/i);
+  });
+
+  it("401 for a signature that does not verify", async () => {
+    const signed = await bob.post(INBOX, follow(bob));
+    const headers = new Headers(signed.headers);
+    headers.set("signature", headers.get("signature")!.replace(/signature="[^"]{8}/, 'signature="AAAAAAAA'));
+    const res = await request(new Request(signed, { headers }));
+    expect(res.status).toBe(401);
+  });
+
+  it("400 when the Digest does not match the body", async () => {
+    const signed = await bob.post(INBOX, follow(bob));
+    const res = await request(new Request(signed, { body: JSON.stringify(follow(bob)) }));
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatch(/digest/i);
+  });
+
+  it("401 for a signature dated outside the time window", async () => {
+    const res = await request(await bob.post(INBOX, follow(bob), { now: new Date(Date.now() - 3 * 3600_000) }));
+    expect(res.status).toBe(401);
+  });
+
+  it("401 when the signing key cannot be found", async () => {
+    mockFetch({});
+    const res = await request(await bob.post(INBOX, follow(bob)));
+    expect(res.status).toBe(401);
+  });
+
+  it("400 for a body that is not JSON", async () => {
+    const res = await request(await bob.post(INBOX, null, { body: "{not json" }));
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatch(/JSON/);
+  });
+
+  it("400 for JSON that is not an activity", async () => {
+    const res = await request(await bob.post(INBOX, { id: `${bob.id}#x`, actor: bob.id }));
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatch(/type/);
+  });
+
+  it("401 when the signer is not the activity's actor", async () => {
+    const res = await request(await carol.post(INBOX, follow(bob)));
+    expect(res.status).toBe(401);
+  });
+
+  it("401 for a forwarded activity whose proof does not verify", async () => {
+    const proved = await bob.prove(follow(bob));
+    (proved as { object: string }).object = `${BASE}/users/someone-else`;
+    const res = await request(await carol.post(INBOX, proved));
+    expect(res.status).toBe(401);
+  });
+
+  it("400 when the activity id is not on the actor's host", async () => {
+    const res = await request(await bob.post(INBOX, follow(bob, "https://elsewhere.example/follows/1")));
+    expect(res.status).toBe(400);
+  });
+
+  it("400 for a Create whose object is not on the actor's host", async () => {
+    const create = {
+      id: `${bob.id}/statuses/1/activity`,
+      type: "Create",
+      actor: bob.id,
+      object: { id: "https://elsewhere.example/notes/1", type: "Note", attributedTo: bob.id, content: "hi" },
+    };
+    const res = await request(await bob.post(INBOX, create));
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatch(/host/);
+  });
+});

@@ -1,0 +1,14 @@
+import type { DeliveryMessage, InboxMessage } from "./queues/messages";
+
+/** The Worker's bindings, as declared in wrangler.toml. */
+export interface Bindings {
+  DB: D1Database;
+  MEDIA: R2Bucket;
+  INBOX_QUEUE: Queue<InboxMessage>;
+  DELIVERY_QUEUE: Queue<DeliveryMessage>;
+  ACCOUNT_DOMAIN?: string;
+  WEB_DOMAIN?: string;
+  USERNAME?: string;
+  OWNER_PASSWORD?: string;
+  ALLOW_LOOPBACK_FEDERATION?: string;
+}

@@ -1,0 +1,43 @@
+import { and, eq } from "drizzle-orm";
+import { follows, statuses } from "../../db/schema";
+import { newId } from "../../lib/ids";
+import { resolveStatus, visibilityOf } from "../../services/remote-statuses";
+import { objectId } from "../schemas";
+import type { InboxContext } from "./index";
+
+/**
+ * Announce (boost). Recorded when it boosts a local post, or comes from an account the owner follows;
+ * the boosted object is fetched from its own origin, never trusted from the Announce.
+ */
+export async function handleAnnounce({ ctx, activity, actor, local }: InboxContext): Promise<void> {
+  const target = objectId(activity.object);
+  if (!target) return;
+  const existing = await ctx.db.select({ id: statuses.id }).from(statuses).where(eq(statuses.uri, activity.id)).limit(1);
+  if (existing.length > 0) return;
+  const isLocal = target.startsWith(`${local.owner.uri}/`);
+  if (!isLocal) {
+    const following = await ctx.db
+      .select({ id: follows.id })
+      .from(follows)
+      .where(and(eq(follows.accountId, local.owner.id), eq(follows.targetAccountId, actor.id), eq(follows.accepted, true)))
+      .limit(1);
+    if (following.length === 0) return;
+  }
+  const boosted = await resolveStatus(ctx, target);
+  if (boosted.deletedAt || (boosted.visibility !== "public" && boosted.visibility !== "unlisted")) return;
+  const to = activity.to ?? [];
+  const cc = activity.cc ?? [];
+  await ctx.db
+    .insert(statuses)
+    .values({
+      id: newId(),
+      uri: activity.id,
+      accountId: actor.id,
+      local: false,
+      visibility: visibilityOf(to, cc, actor.followersUrl),
+      reblogOfId: boosted.id,
+      audience: { to, cc },
+      publishedAt: new Date().toISOString(),
+    })
+    .onConflictDoNothing();
+}

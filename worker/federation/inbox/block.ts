@@ -1,0 +1,24 @@
+import { and, eq, or } from "drizzle-orm";
+import { blocks, follows } from "../../db/schema";
+import { objectId } from "../schemas";
+import type { InboxContext } from "./index";
+
+/** Block of the owner: recorded, and follows in both directions end, as on Mastodon. */
+export async function handleBlock({ ctx, activity, actor, local }: InboxContext): Promise<void> {
+  if (objectId(activity.object) !== local.owner.uri) return;
+  const owner = local.owner.id;
+  await ctx.db.batch([
+    ctx.db
+      .insert(blocks)
+      .values({ accountId: actor.id, targetAccountId: owner, uri: activity.id })
+      .onConflictDoUpdate({ target: [blocks.accountId, blocks.targetAccountId], set: { uri: activity.id } }),
+    ctx.db
+      .delete(follows)
+      .where(
+        or(
+          and(eq(follows.accountId, actor.id), eq(follows.targetAccountId, owner)),
+          and(eq(follows.accountId, owner), eq(follows.targetAccountId, actor.id)),
+        ),
+      ),
+  ]);
+}

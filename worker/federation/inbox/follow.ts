@@ -1,0 +1,38 @@
+import { and, eq } from "drizzle-orm";
+import { follows } from "../../db/schema";
+import { newId } from "../../lib/ids";
+import { markFederated } from "../../services/instance";
+import { sendFollowAnswer } from "../../services/following";
+import { objectId } from "../schemas";
+import type { InboxContext } from "./index";
+
+/**
+ * Follow of the owner: accepted at once unless the owner approves followers manually. A repeated
+ * Follow (the peer lost our Accept) is answered again, with the new Follow's id.
+ */
+export async function handleFollow({ ctx, activity, actor, local }: InboxContext): Promise<void> {
+  if (objectId(activity.object) !== local.owner.uri) return;
+  const autoAccept = !local.owner.manuallyApprovesFollowers;
+  const existing = (
+    await ctx.db
+      .select()
+      .from(follows)
+      .where(and(eq(follows.accountId, actor.id), eq(follows.targetAccountId, local.owner.id)))
+      .limit(1)
+  )[0];
+  let row;
+  if (existing) {
+    [row] = await ctx.db
+      .update(follows)
+      .set({ uri: activity.id, accepted: existing.accepted || autoAccept })
+      .where(eq(follows.id, existing.id))
+      .returning();
+  } else {
+    [row] = await ctx.db
+      .insert(follows)
+      .values({ id: newId(), accountId: actor.id, targetAccountId: local.owner.id, uri: activity.id, accepted: autoAccept })
+      .returning();
+  }
+  await markFederated(ctx.db);
+  if (row?.accepted) await sendFollowAnswer(ctx, row, actor, "Accept");
+}

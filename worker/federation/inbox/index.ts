@@ -1,0 +1,84 @@
+import { and, eq } from "drizzle-orm";
+import type { Ctx } from "../../context";
+import type { Account } from "../../db/client";
+import { blocks } from "../../db/schema";
+import type { Instance } from "../../services/instance";
+import { findAccountByUri, resolveAccount } from "../../services/accounts";
+import type { InboxMessage } from "../../queues/messages";
+import { Activity } from "../schemas";
+import { handleAccept, handleReject } from "./accept";
+import { handleAdd, handleRemove } from "./featured";
+import { handleAnnounce } from "./announce";
+import { handleBlock } from "./block";
+import { handleCreate } from "./create";
+import { handleDelete } from "./delete";
+import { handleFollow } from "./follow";
+import { handleLike, handleEmojiReact } from "./like";
+import { handleMove } from "./move";
+import { handleUndo } from "./undo";
+import { handleUpdate } from "./update";
+
+/** What every handler gets: the activity, its (authenticated) actor and the local identity. */
+export interface InboxContext {
+  ctx: Ctx;
+  activity: Activity;
+  actor: Account;
+  local: Instance;
+  /** False when the activity was forwarded by a third party without a proof: its object must be re-fetched. */
+  authentic: boolean;
+}
+
+export type Handler = (ic: InboxContext) => Promise<void>;
+
+/** An activity that can never succeed (invalid, or not allowed): not retried. */
+export class PermanentError extends Error {
+  override name = "PermanentError";
+}
+
+/** The routing table: one handler per activity type. Unknown types are accepted and ignored. */
+const handlers: Record<string, Handler> = {
+  Follow: handleFollow,
+  Undo: handleUndo,
+  Accept: handleAccept,
+  Reject: handleReject,
+  Create: handleCreate,
+  Update: handleUpdate,
+  Delete: handleDelete,
+  Announce: handleAnnounce,
+  Like: handleLike,
+  EmojiReact: handleEmojiReact,
+  Block: handleBlock,
+  Move: handleMove,
+  Add: handleAdd,
+  Remove: handleRemove,
+};
+
+export async function processActivity(ctx: Ctx, message: InboxMessage): Promise<void> {
+  const parsed = Activity.safeParse(message.activity);
+  if (!parsed.success) throw new PermanentError("activity failed validation");
+  const activity = parsed.data;
+  const handler = handlers[activity.type];
+  if (!handler) return;
+  const local = await ctx.instance();
+  const authentic = message.proofVerified || message.signer === activity.actor;
+  let actor: Account;
+  if (activity.type === "Delete") {
+    // The actor may be gone already (410): only data we hold can be deleted, so a cached row suffices.
+    const known = await findAccountByUri(ctx, activity.actor);
+    if (!known) return;
+    actor = known;
+  } else {
+    actor = await resolveAccount(ctx, activity.actor);
+  }
+  if (activity.type !== "Undo" && activity.type !== "Delete" && (await isBlocked(ctx, local.owner.id, actor.id))) return;
+  await handler({ ctx, activity, actor, local, authentic });
+}
+
+async function isBlocked(ctx: Ctx, ownerId: string, accountId: string): Promise<boolean> {
+  const row = await ctx.db
+    .select({ a: blocks.accountId })
+    .from(blocks)
+    .where(and(eq(blocks.accountId, ownerId), eq(blocks.targetAccountId, accountId)))
+    .limit(1);
+  return row.length > 0;
+}

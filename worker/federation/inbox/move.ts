@@ -1,0 +1,24 @@
+import { eq } from "drizzle-orm";
+import { accounts } from "../../db/schema";
+import { resolveAccount } from "../../services/accounts";
+import { findFollow, follow, unfollow } from "../../services/following";
+import { IdRef, objectId } from "../schemas";
+import { PermanentError, type InboxContext } from "./index";
+
+/**
+ * Move of an account the owner follows: the owner follows the new account, but only if the new account
+ * lists the old one in `alsoKnownAs` (fetched fresh from its origin), then unfollows the old one.
+ * https://docs.joinmastodon.org/spec/activitypub/#Move
+ */
+export async function handleMove({ ctx, activity, actor, local }: InboxContext): Promise<void> {
+  if (objectId(activity.object) !== actor.uri) throw new PermanentError("an account can only move itself");
+  const targetRef = IdRef.safeParse(activity.target);
+  if (!targetRef.success) throw new PermanentError("Move has no target");
+  const target = await resolveAccount(ctx, targetRef.data, { refresh: true });
+  if (!target.alsoKnownAs.includes(actor.uri)) throw new PermanentError("target does not list the old account in alsoKnownAs");
+  await ctx.db.update(accounts).set({ movedTo: target.uri }).where(eq(accounts.id, actor.id));
+  const following = await findFollow(ctx, local.owner.id, actor.id);
+  if (!following) return;
+  await follow(ctx, target.uri);
+  await unfollow(ctx, actor);
+}

@@ -1,0 +1,76 @@
+import { eq } from "drizzle-orm";
+import type { Ctx } from "../context";
+import { remoteKeys } from "../db/schema";
+import { importEd25519PublicKey, importPublicKeyPem, type KeyLookup } from "../lib/http-signatures";
+import { decodeEd25519PublicKey } from "../lib/multikey";
+import { fetchActivityPub } from "../lib/remote-fetch";
+import { storeActor } from "../services/accounts";
+import { fetchOptions } from "../services/signing";
+import { Actor, Url } from "./schemas";
+
+/** A key is refetched (rotation) at most this often. */
+const REFETCH_INTERVAL_MS = 60_000;
+
+type KeyRow = typeof remoteKeys.$inferSelect;
+
+/**
+ * Key lookup for signature checks. Keys come from D1 when cached; otherwise the keyId document is
+ * fetched, and the key is accepted only if its owner is an actor that lists it. `ownerOf` then tells
+ * which actor a verified keyId belongs to.
+ */
+export function createKeyLookup(ctx: Ctx): { lookup: KeyLookup; ownerOf(keyId: string): string | undefined; rawKey(keyId: string): KeyRow | undefined } {
+  const seen = new Map<string, KeyRow>();
+  const lookup: KeyLookup = async (keyId, refresh) => {
+    if (!Url.safeParse(keyId).success) return null;
+    let row = (await ctx.db.select().from(remoteKeys).where(eq(remoteKeys.keyId, keyId)).limit(1))[0];
+    const recentlyFetched = row && Date.now() - Date.parse(row.fetchedAt) < REFETCH_INTERVAL_MS;
+    if (!row || (refresh && !recentlyFetched)) {
+      row = (await fetchKey(ctx, keyId)) ?? undefined;
+    } else if (refresh) {
+      return null; // rotated too recently to fetch again: the cached key already failed
+    }
+    if (!row) return null;
+    seen.set(keyId, row);
+    return importKey(row);
+  };
+  return { lookup, ownerOf: (keyId) => seen.get(keyId)?.ownerUri, rawKey: (keyId) => seen.get(keyId) };
+}
+
+export async function importKey(row: KeyRow): Promise<CryptoKey | null> {
+  try {
+    return row.kind === "rsa"
+      ? await importPublicKeyPem(row.material)
+      : await importEd25519PublicKey(decodeEd25519PublicKey(row.material));
+  } catch {
+    return null;
+  }
+}
+
+async function fetchKey(ctx: Ctx, keyId: string): Promise<KeyRow | null> {
+  const documentUrl = keyId.split("#")[0] as string;
+  let doc: Record<string, unknown>;
+  try {
+    doc = (await fetchActivityPub(documentUrl, fetchOptions(ctx))).document;
+  } catch {
+    return null;
+  }
+  let actorDoc: unknown = doc;
+  if (!Actor.safeParse(doc).success) {
+    // A standalone key document (some servers serve the key at its own URL): follow its owner.
+    const owner = typeof doc.owner === "string" ? doc.owner : typeof doc.controller === "string" ? doc.controller : null;
+    if (!owner || !Url.safeParse(owner).success) return null;
+    try {
+      actorDoc = (await fetchActivityPub(owner, fetchOptions(ctx))).document;
+    } catch {
+      return null;
+    }
+  }
+  try {
+    await storeActor(ctx, actorDoc);
+  } catch {
+    return null;
+  }
+  // storeActor stored only the keys the actor lists as its own; the keyId must be among them.
+  const row = (await ctx.db.select().from(remoteKeys).where(eq(remoteKeys.keyId, keyId)).limit(1))[0];
+  return row ?? null;
+}

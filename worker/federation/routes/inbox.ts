@@ -1,0 +1,123 @@
+import { Hono } from "hono";
+import { eq, sql } from "drizzle-orm";
+import type { AppEnv } from "../../app";
+import type { Ctx } from "../../context";
+import { readBodyCapped, MAX_INBOX_BODY } from "../../lib/body";
+import { badRequest, HttpError, unauthorized } from "../../lib/errors";
+import { verifyRequest, type VerifyFailure } from "../../lib/http-signatures";
+import { verifyProof } from "../../lib/proofs";
+import { decodeEd25519PublicKey } from "../../lib/multikey";
+import type { InboxMessage } from "../../queues/messages";
+import { remoteKeys } from "../../db/schema";
+import { resolveAccount } from "../../services/accounts";
+import { createKeyLookup } from "../key-lookup";
+import { Activity, hostOf, objectId } from "../schemas";
+
+/**
+ * The personal and shared inbox. The fast path only: size, digest and signature, origin checks,
+ * deduplication by activity id, then the queue and 202. Everything slow happens in the consumer.
+ * https://www.w3.org/TR/activitypub/#inbox
+ */
+export const inbox = new Hono<AppEnv>();
+
+inbox.post("/inbox", (c) => receive(c.var.ctx, c.req.raw));
+inbox.post("/users/:username/inbox", (c) => receive(c.var.ctx, c.req.raw));
+
+/** Types whose object must live on the actor's own host. */
+const OWNED_OBJECT_TYPES = new Set(["Create", "Update", "Delete"]);
+
+export async function receive(ctx: Ctx, request: Request): Promise<Response> {
+  const body = await readBodyCapped(request, MAX_INBOX_BODY);
+  if (!request.headers.has("signature") && !request.headers.has("authorization")) {
+    throw unauthorized("Request not signed", "missing");
+  }
+  const keys = createKeyLookup(ctx);
+  const verified = await verifyRequest(request, keys.lookup, { body });
+  if (!verified.ok) throw signatureError(verified.reason);
+  const signer = keys.ownerOf(verified.keyId);
+  if (!signer) throw unauthorized("Signing key has no known owner", "unknown_key");
+
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw badRequest("Body is not valid JSON", "bad_json");
+  }
+  const parsed = Activity.safeParse(json);
+  if (!parsed.success) {
+    throw badRequest(`Not a valid activity: ${parsed.error.issues[0]?.path.join(".") || "body"} ${parsed.error.issues[0]?.message ?? ""}`.trim(), "invalid_activity");
+  }
+  const activity = parsed.data;
+  const raw = json as Record<string, unknown>;
+
+  // Origin checks. A forwarded activity (signed by someone other than its actor) is accepted only with
+  // a valid FEP-8b32 proof by its actor, or for Create/Update/Announce whose object the consumer
+  // re-fetches from its origin; anything else from a third party is refused.
+  let proofVerified = false;
+  if (raw.proof !== undefined) {
+    proofVerified = await checkProof(ctx, raw, activity.actor);
+    if (!proofVerified) throw unauthorized("Object integrity proof does not verify", "bad_proof");
+  }
+  if (signer !== activity.actor && !proofVerified) {
+    if (!["Create", "Update", "Announce"].includes(activity.type)) {
+      throw unauthorized("Signer is not the activity's actor", "actor_mismatch");
+    }
+  }
+  if (hostOf(activity.id) !== hostOf(activity.actor)) {
+    throw badRequest("Activity id is not on the actor's host", "id_origin");
+  }
+  if (OWNED_OBJECT_TYPES.has(activity.type)) {
+    const oid = objectId(activity.object);
+    if (!oid) throw badRequest(`${activity.type} has no object`, "no_object");
+    if (hostOf(oid) !== hostOf(activity.actor)) throw badRequest("Object is not on the actor's host", "object_origin");
+  }
+
+  const fresh = await ctx.db.run(
+    sql`INSERT INTO inbox_seen (activity_id) VALUES (${activity.id}) ON CONFLICT DO NOTHING`,
+  );
+  if (fresh.meta.changes === 0) return new Response(null, { status: 202 });
+
+  const message: InboxMessage = { activity: raw, signer, proofVerified, receivedAt: new Date().toISOString() };
+  try {
+    await ctx.env.INBOX_QUEUE.send(message, { contentType: "json" });
+  } catch {
+    // Forget the id so the sender's retry is not taken for a duplicate.
+    await ctx.db.run(sql`DELETE FROM inbox_seen WHERE activity_id = ${activity.id}`);
+    throw new HttpError(503, "Inbox queue unavailable, retry later", "queue_unavailable", { "retry-after": "60" });
+  }
+  return new Response(null, { status: 202 });
+}
+
+function signatureError(reason: VerifyFailure): HttpError {
+  if (reason === "digest_mismatch") return badRequest("Digest does not match the body", reason);
+  if (reason === "malformed") return badRequest("Signature header is malformed", reason);
+  const messages: Record<VerifyFailure, string> = {
+    missing: "Request not signed",
+    malformed: "Signature header is malformed",
+    unsupported_algorithm: "Signature algorithm not supported",
+    headers_not_covered: "Signature does not cover the required headers",
+    expired: "Signature date is too old",
+    future: "Signature date is in the future",
+    digest_missing: "Digest header is missing",
+    digest_mismatch: "Digest does not match the body",
+    unknown_key: "Signing key could not be found",
+    bad_signature: "Signature does not verify",
+  };
+  return unauthorized(messages[reason], reason);
+}
+
+async function checkProof(ctx: Ctx, document: Record<string, unknown>, actor: string): Promise<boolean> {
+  const result = await verifyProof(document, async (method) => {
+    const find = async () =>
+      (await ctx.db.select().from(remoteKeys).where(eq(remoteKeys.keyId, method)).limit(1))[0];
+    let row = await find();
+    if (!row) {
+      // The actor's keys are not cached yet (a forwarded activity): fetch the actor from its origin.
+      await resolveAccount(ctx, actor, { refresh: true }).catch(() => undefined);
+      row = await find();
+    }
+    if (!row || row.kind !== "ed25519" || row.ownerUri !== actor) return null;
+    return decodeEd25519PublicKey(row.material);
+  });
+  return result.ok;
+}

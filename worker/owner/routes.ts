@@ -1,0 +1,220 @@
+import { Hono, type MiddlewareHandler } from "hono";
+import { desc, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { AppEnv } from "../app";
+import { d1Usage } from "../db/metered";
+import { accounts, deadLetters, follows, statuses } from "../db/schema";
+import { HttpError, notFound, unauthorized, unprocessable } from "../lib/errors";
+import { RemoteFetchError } from "../lib/remote-fetch";
+import { findAccountByUri, InvalidActorError } from "../services/accounts";
+import { answerFollowRequest, follow, FollowError, unfollow } from "../services/following";
+import { announce, InteractionError, like, unannounce, unlike } from "../services/interactions";
+import { deleteNote, editNote, PostingError, publishNote } from "../services/posting";
+
+/**
+ * The owner's command API, until the Mastodon API and OAuth land: JSON endpoints under /_perch/owner
+ * guarded by HTTP Basic auth with OWNER_PASSWORD (any user name). Answers 404 when no password is set.
+ */
+export const ownerApi = new Hono<AppEnv>();
+
+const MAX_BODY = 64 * 1024;
+
+const requireOwner: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const password = c.env.OWNER_PASSWORD;
+  if (!password) throw notFound();
+  const header = c.req.header("authorization") ?? "";
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header);
+  let given = "";
+  if (match) {
+    try {
+      given = atob(match[1] as string).split(":").slice(1).join(":");
+    } catch {
+      given = "";
+    }
+  }
+  if (!(await sameSecret(given, password))) {
+    throw new HttpError(401, "The access token is invalid", "bad_owner_password", { "www-authenticate": 'Basic realm="perch"' });
+  }
+  await next();
+};
+
+/** Compares secrets through their SHA-256 digests, so the time taken does not leak a prefix. */
+async function sameSecret(a: string, b: string): Promise<boolean> {
+  const enc = new TextEncoder();
+  const [da, db] = await Promise.all([crypto.subtle.digest("SHA-256", enc.encode(a)), crypto.subtle.digest("SHA-256", enc.encode(b))]);
+  const x = new Uint8Array(da);
+  const y = new Uint8Array(db);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= (x[i] as number) ^ (y[i] as number);
+  return diff === 0;
+}
+
+async function body<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
+  const text = await request.text();
+  if (text.length > MAX_BODY) throw new HttpError(413, "Body too large", "payload_too_large");
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    throw unprocessable("Body is not valid JSON", "bad_json");
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) throw unprocessable(`Validation failed: ${r.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  return r.data;
+}
+
+const owner = new Hono<AppEnv>();
+owner.use(requireOwner);
+
+/** Domain errors from the services, as HTTP answers; used by the app's onError. */
+export function mapServiceError(err: unknown): unknown {
+  if (err instanceof FollowError || err instanceof PostingError || err instanceof InteractionError) return unprocessable(err.message);
+  if (err instanceof RemoteFetchError) {
+    return err.reason === "not_found" || err.reason === "gone"
+      ? notFound(`Could not find ${err.url}`)
+      : unprocessable(`Could not fetch ${err.url}: ${err.reason}`, err.reason);
+  }
+  if (err instanceof InvalidActorError) return unprocessable(err.message);
+  return err;
+}
+
+const Target = z.object({ target: z.string().min(3).max(2048) });
+const Uri = z.object({ uri: z.url().max(2048) });
+
+owner.post("/follow", async (c) => {
+  const { target } = await body(c.req.raw, Target);
+  const result = await follow(c.var.ctx, target);
+  return c.json({ account: result.account.uri, accepted: result.follow.accepted });
+});
+
+owner.post("/unfollow", async (c) => {
+  const { target } = await body(c.req.raw, Target);
+  const account = await findAccountByUri(c.var.ctx, target);
+  if (!account) throw notFound("Not following that account");
+  return c.json({ unfollowed: await unfollow(c.var.ctx, account) });
+});
+
+const FollowAnswer = z.object({ account: z.url(), accept: z.boolean() });
+owner.post("/follow_requests", async (c) => {
+  const { account, accept } = await body(c.req.raw, FollowAnswer);
+  const follower = await findAccountByUri(c.var.ctx, account);
+  if (!follower || !(await answerFollowRequest(c.var.ctx, follower, accept))) throw notFound("No such follow request");
+  return c.json({ ok: true });
+});
+
+const NewStatus = z.object({
+  text: z.string().min(1).max(5000),
+  visibility: z.enum(["public", "unlisted", "private", "direct"]).default("public"),
+  mentions: z.array(z.string().max(2048)).max(50).optional(),
+  in_reply_to: z.url().optional(),
+  spoiler_text: z.string().max(1000).optional(),
+  sensitive: z.boolean().optional(),
+  language: z.string().regex(/^[a-z]{2,3}$/).optional(),
+});
+owner.post("/statuses", async (c) => {
+  const input = await body(c.req.raw, NewStatus);
+  const status = await publishNote(c.var.ctx, {
+    text: input.text,
+    visibility: input.visibility,
+    ...(input.mentions ? { mentions: input.mentions } : {}),
+    ...(input.in_reply_to ? { inReplyTo: input.in_reply_to } : {}),
+    ...(input.spoiler_text ? { spoilerText: input.spoiler_text } : {}),
+    ...(input.sensitive !== undefined ? { sensitive: input.sensitive } : {}),
+    ...(input.language ? { language: input.language } : {}),
+  });
+  return c.json({ id: status.id, uri: status.uri, url: status.url }, 200);
+});
+
+const EditStatus = z.object({ text: z.string().min(1).max(5000), spoiler_text: z.string().max(1000).optional() });
+owner.put("/statuses/:id", async (c) => {
+  const input = await body(c.req.raw, EditStatus);
+  const status = await editNote(c.var.ctx, c.req.param("id"), {
+    text: input.text,
+    ...(input.spoiler_text !== undefined ? { spoilerText: input.spoiler_text } : {}),
+  });
+  return c.json({ id: status.id, uri: status.uri, edited_at: status.editedAt });
+});
+
+owner.delete("/statuses/:id", async (c) => {
+  await deleteNote(c.var.ctx, c.req.param("id"));
+  return c.json({ deleted: true });
+});
+
+for (const [path, action] of [
+  ["/like", like],
+  ["/announce", announce],
+] as const) {
+  owner.post(path, async (c) => {
+    const { uri } = await body(c.req.raw, Uri);
+    const status = await action(c.var.ctx, uri);
+    return c.json({ id: status.id, uri: status.uri });
+  });
+}
+for (const [path, action] of [
+  ["/unlike", unlike],
+  ["/unannounce", unannounce],
+] as const) {
+  owner.post(path, async (c) => {
+    const { uri } = await body(c.req.raw, Uri);
+    return c.json({ done: await action(c.var.ctx, uri) });
+  });
+}
+
+/** Stored statuses, newest first, with like counts: what has reached this server. */
+owner.get("/statuses", async (c) => {
+  const rows = await c.var.ctx.db
+    .select({
+      id: statuses.id,
+      uri: statuses.uri,
+      account: accounts.uri,
+      content: statuses.content,
+      visibility: statuses.visibility,
+      reblogOf: statuses.reblogOfId,
+      editedAt: statuses.editedAt,
+      deletedAt: statuses.deletedAt,
+      likes: sql<number>`(SELECT count(*) FROM favourites f WHERE f.status_id = ${statuses.id})`,
+    })
+    .from(statuses)
+    .innerJoin(accounts, eq(accounts.id, statuses.accountId))
+    .orderBy(desc(statuses.id))
+    .limit(Math.min(Number(c.req.query("limit") ?? 40) || 40, 200));
+  return c.json(rows);
+});
+
+/** Follow relationships in both directions, with their state. */
+owner.get("/relationships", async (c) => {
+  const { owner: me } = await c.var.ctx.instance();
+  const rows = await c.var.ctx.db
+    .select({ follower: follows.accountId, target: follows.targetAccountId, accepted: follows.accepted, uri: follows.uri })
+    .from(follows);
+  const ids = new Set(rows.flatMap((r) => [r.follower, r.target]));
+  const accts = ids.size
+    ? await c.var.ctx.db.select({ id: accounts.id, uri: accounts.uri }).from(accounts)
+    : [];
+  const uriOf = new Map(accts.filter((a) => ids.has(a.id)).map((a) => [a.id, a.uri]));
+  return c.json({
+    followers: rows.filter((r) => r.target === me.id).map((r) => ({ account: uriOf.get(r.follower), accepted: r.accepted })),
+    following: rows.filter((r) => r.follower === me.id).map((r) => ({ account: uriOf.get(r.target), accepted: r.accepted })),
+  });
+});
+
+/** What finally failed to deliver or to process. */
+owner.get("/dead_letters", async (c) => {
+  const rows = await c.var.ctx.db.select().from(deadLetters).orderBy(desc(deadLetters.id)).limit(100);
+  return c.json(rows);
+});
+
+/** D1 usage counted by this isolate since it started (queries, rows read, rows written). */
+owner.get("/metrics", async (c) => {
+  const count = async (table: string) =>
+    (await c.env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())?.n ?? 0;
+  const [statusesN, accountsN, deadN, seenN] = await Promise.all(
+    ["statuses", "accounts", "dead_letters", "inbox_seen"].map(count),
+  );
+  return c.json({
+    d1: d1Usage,
+    counts: { statuses: statusesN, accounts: accountsN, deadLetters: deadN, inboxSeen: seenN },
+  });
+});
+
+ownerApi.route("/_perch/owner", owner);

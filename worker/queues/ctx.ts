@@ -1,0 +1,22 @@
+import { readConfig } from "../config";
+import { createCtx, type Ctx } from "../context";
+import type { Bindings } from "../env";
+
+/**
+ * A Ctx for queue consumers and cron, which have no request host: in local dev (no WEB_DOMAIN set) the
+ * domain recorded on first start is used.
+ */
+export async function ctxFromEnv(env: Bindings, execution?: ExecutionContext): Promise<Ctx | null> {
+  let host: string | undefined;
+  if (!env.WEB_DOMAIN) {
+    const row = await env.DB.prepare("SELECT web_domain FROM instance WHERE id = 1").first<{ web_domain: string }>();
+    if (!row) return null;
+    host = row.web_domain;
+  }
+  return createCtx(env, readConfig(env, host), execution);
+}
+
+/** Retry delay for attempt n (1-based): 30 s, 1 min, 2 min … capped at 6 h. */
+export function backoffSeconds(attempt: number): number {
+  return Math.min(30 * 2 ** Math.max(0, attempt - 1), 6 * 60 * 60);
+}

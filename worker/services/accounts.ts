@@ -1,0 +1,135 @@
+import { eq } from "drizzle-orm";
+import type { Ctx } from "../context";
+import type { Account, NewAccount } from "../db/client";
+import { accounts, remoteKeys } from "../db/schema";
+import { Actor, actorFields, Multikey, PublicKey } from "../federation/schemas";
+import { sanitizeHtml } from "../lib/html/sanitize";
+import { newId } from "../lib/ids";
+import { decodeEd25519PublicKey } from "../lib/multikey";
+import { fetchActivityPub, RemoteFetchError } from "../lib/remote-fetch";
+import { resolveHandle } from "../lib/webfinger-client";
+import { fetchOptions } from "./signing";
+
+/** How long a fetched remote profile is used before it is fetched again on demand. */
+const PROFILE_TTL_MS = 24 * 60 * 60 * 1000;
+
+export class InvalidActorError extends Error {
+  override name = "InvalidActorError";
+}
+
+export async function findAccountByUri(ctx: Ctx, uri: string): Promise<Account | undefined> {
+  const rows = await ctx.db.select().from(accounts).where(eq(accounts.uri, uri)).limit(1);
+  return rows[0];
+}
+
+export async function findAccountById(ctx: Ctx, id: string): Promise<Account | undefined> {
+  const rows = await ctx.db.select().from(accounts).where(eq(accounts.id, id)).limit(1);
+  return rows[0];
+}
+
+/**
+ * The account for an actor URI: from D1 when known and fresh, otherwise fetched (signed by the instance
+ * actor), validated and stored. A stale profile is still returned when the refetch fails.
+ */
+export async function resolveAccount(ctx: Ctx, uri: string, opts: { refresh?: boolean } = {}): Promise<Account> {
+  const known = await findAccountByUri(ctx, uri);
+  if (known?.local) return known;
+  const fresh = known?.fetchedAt && Date.now() - Date.parse(known.fetchedAt) < PROFILE_TTL_MS;
+  if (known && fresh && !opts.refresh) return known;
+  try {
+    return await fetchAccount(ctx, uri);
+  } catch (e) {
+    if (known && e instanceof RemoteFetchError && e.reason !== "gone") return known;
+    throw e;
+  }
+}
+
+/** Fetches an actor document and stores it. Throws RemoteFetchError or InvalidActorError. */
+export async function fetchAccount(ctx: Ctx, uri: string): Promise<Account> {
+  const { document } = await fetchActivityPub(uri, fetchOptions(ctx));
+  return storeActor(ctx, document);
+}
+
+/** Validates an actor document (already known to come from its own origin) and upserts it with its keys. */
+export async function storeActor(ctx: Ctx, document: unknown): Promise<Account> {
+  const parsed = Actor.safeParse(document);
+  if (!parsed.success) throw new InvalidActorError(`invalid actor: ${parsed.error.issues[0]?.message ?? "?"}`);
+  const actor = parsed.data;
+  const host = new URL(actor.id).host;
+  const values: NewAccount = {
+    id: newId(),
+    uri: actor.id,
+    url: typeof actor.url === "string" ? actor.url : null,
+    local: false,
+    type: actor.type,
+    username: actor.preferredUsername,
+    domain: host,
+    displayName: (actor.name ?? "").slice(0, 200),
+    note: await sanitizeHtml(actor.summary ?? ""),
+    avatarUrl: actor.icon?.[0] ?? null,
+    headerUrl: actor.image?.[0] ?? null,
+    inbox: actor.inbox,
+    sharedInbox: actor.endpoints?.sharedInbox ?? null,
+    outbox: actor.outbox ?? null,
+    followersUrl: actor.followers ?? null,
+    followingUrl: actor.following ?? null,
+    featuredUrl: actor.featured ?? null,
+    manuallyApprovesFollowers: actor.manuallyApprovesFollowers ?? false,
+    discoverable: actor.discoverable ?? false,
+    indexable: actor.indexable ?? false,
+    fields: await Promise.all(
+      actorFields(actor.attachment).map(async (f) => ({ name: f.name, value: await sanitizeHtml(f.value) })),
+    ),
+    alsoKnownAs: actor.alsoKnownAs ?? [],
+    movedTo: actor.movedTo ?? null,
+    fetchedAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+  };
+  const { id: _id, ...update } = values;
+  const keyRows = actorKeys(actor);
+  const [rows] = await ctx.db.batch([
+    ctx.db.insert(accounts).values(values).onConflictDoUpdate({ target: accounts.uri, set: update }).returning(),
+    ...keyRows.map((k) =>
+      ctx.db
+        .insert(remoteKeys)
+        .values(k)
+        .onConflictDoUpdate({
+          target: remoteKeys.keyId,
+          set: { ownerUri: k.ownerUri, kind: k.kind, material: k.material, fetchedAt: k.fetchedAt },
+        }),
+    ),
+  ]);
+  const row = rows[0];
+  if (!row) throw new Error("upsert returned no account");
+  return row;
+}
+
+/** The keys an actor lists for itself: RSA publicKey(s) owned by it and Ed25519 Multikeys it controls. */
+export function actorKeys(actor: Actor) {
+  const fetchedAt = new Date().toISOString();
+  const keys: { keyId: string; ownerUri: string; kind: string; material: string; fetchedAt: string }[] = [];
+  const rsa = actor.publicKey ? (Array.isArray(actor.publicKey) ? actor.publicKey : [actor.publicKey]) : [];
+  for (const k of rsa) {
+    if (PublicKey.safeParse(k).success && k.owner === actor.id)
+      keys.push({ keyId: k.id, ownerUri: actor.id, kind: "rsa", material: k.publicKeyPem, fetchedAt });
+  }
+  for (const m of actor.assertionMethod ?? []) {
+    const r = Multikey.safeParse(m);
+    if (!r.success || r.data.controller !== actor.id) continue;
+    try {
+      decodeEd25519PublicKey(r.data.publicKeyMultibase);
+      keys.push({ keyId: r.data.id, ownerUri: actor.id, kind: "ed25519", material: r.data.publicKeyMultibase, fetchedAt });
+    } catch {
+      // Not an Ed25519 Multikey: ignored, as FEP-521a allows other key types we do not verify.
+    }
+  }
+  return keys;
+}
+
+/** An account from a handle (`user@host`, `@user@host`, `acct:…`) or an actor URL. */
+export async function resolveHandleOrUrl(ctx: Ctx, input: string): Promise<Account> {
+  const trimmed = input.trim();
+  if (/^https?:\/\//i.test(trimmed)) return resolveAccount(ctx, trimmed);
+  const uri = await resolveHandle(trimmed, fetchOptions(ctx));
+  return resolveAccount(ctx, uri);
+}

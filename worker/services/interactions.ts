@@ -1,0 +1,122 @@
+import { and, eq, isNull } from "drizzle-orm";
+import type { Ctx } from "../context";
+import type { Status } from "../db/client";
+import { favourites, statuses } from "../db/schema";
+import { PUBLIC } from "../federation/jsonld";
+import { renderAnnounce } from "../federation/note";
+import { uris } from "../federation/uris";
+import { newId } from "../lib/ids";
+import { findAccountById } from "./accounts";
+import { deliver } from "./delivery";
+import { resolveStatus } from "./remote-statuses";
+
+export class InteractionError extends Error {
+  override name = "InteractionError";
+}
+
+async function authorOf(ctx: Ctx, status: Status) {
+  const author = await findAccountById(ctx, status.accountId);
+  if (!author) throw new Error(`status ${status.id} has no author row`);
+  return author;
+}
+
+/** Likes a status by URI (fetched if unknown); the Like goes to its author. */
+export async function like(ctx: Ctx, statusUri: string): Promise<Status> {
+  const { owner } = await ctx.instance();
+  const status = await resolveStatus(ctx, statusUri);
+  if (status.deletedAt) throw new InteractionError("That post was deleted");
+  const existing = await findLike(ctx, owner.id, status.id);
+  if (existing) return status;
+  const id = newId();
+  const uri = uris(ctx.config).activity(id);
+  await ctx.db.insert(favourites).values({ id, accountId: owner.id, statusId: status.id, uri });
+  const author = await authorOf(ctx, status);
+  await deliver(ctx, { id: uri, type: "Like", actor: uris(ctx.config).actor, object: status.uri }, { accounts: [author] });
+  return status;
+}
+
+export async function unlike(ctx: Ctx, statusUri: string): Promise<boolean> {
+  const { owner } = await ctx.instance();
+  const status = await resolveStatus(ctx, statusUri);
+  const existing = await findLike(ctx, owner.id, status.id);
+  if (!existing) return false;
+  await ctx.db.delete(favourites).where(eq(favourites.id, existing.id));
+  const actor = uris(ctx.config).actor;
+  await deliver(
+    ctx,
+    {
+      id: `${existing.uri}/undo`,
+      type: "Undo",
+      actor,
+      object: { id: existing.uri, type: "Like", actor, object: status.uri },
+    },
+    { accounts: [await authorOf(ctx, status)] },
+  );
+  return true;
+}
+
+/** Boosts a public or unlisted status: an Announce to the owner's followers and the author. */
+export async function announce(ctx: Ctx, statusUri: string): Promise<Status> {
+  const { owner } = await ctx.instance();
+  const target = await resolveStatus(ctx, statusUri);
+  if (target.deletedAt) throw new InteractionError("That post was deleted");
+  if (target.visibility !== "public" && target.visibility !== "unlisted") {
+    throw new InteractionError("Only public and unlisted posts can be boosted");
+  }
+  const existing = await findBoost(ctx, owner.id, target.id);
+  if (existing) return existing;
+  const u = uris(ctx.config);
+  const id = newId();
+  const [boost] = await ctx.db
+    .insert(statuses)
+    .values({
+      id,
+      uri: u.statusActivity(id),
+      accountId: owner.id,
+      local: true,
+      visibility: "public",
+      reblogOfId: target.id,
+      audience: { to: [PUBLIC], cc: [u.followers, ...(target.local ? [] : [(await authorOf(ctx, target)).uri])] },
+      publishedAt: new Date().toISOString(),
+    })
+    .returning();
+  if (!boost) throw new Error("insert returned no boost");
+  const author = await authorOf(ctx, target);
+  await deliver(ctx, renderAnnounce(ctx.config, boost, target.uri), { followers: true, accounts: [author] });
+  return boost;
+}
+
+export async function unannounce(ctx: Ctx, statusUri: string): Promise<boolean> {
+  const { owner } = await ctx.instance();
+  const target = await resolveStatus(ctx, statusUri);
+  const boost = await findBoost(ctx, owner.id, target.id);
+  if (!boost) return false;
+  await ctx.db.delete(statuses).where(eq(statuses.id, boost.id));
+  const u = uris(ctx.config);
+  await deliver(
+    ctx,
+    { id: `${boost.uri}/undo`, type: "Undo", actor: u.actor, object: renderAnnounce(ctx.config, boost, target.uri) },
+    { followers: true, accounts: [await authorOf(ctx, target)] },
+  );
+  return true;
+}
+
+async function findLike(ctx: Ctx, accountId: string, statusId: string) {
+  return (
+    await ctx.db
+      .select()
+      .from(favourites)
+      .where(and(eq(favourites.accountId, accountId), eq(favourites.statusId, statusId), isNull(favourites.emoji)))
+      .limit(1)
+  )[0];
+}
+
+async function findBoost(ctx: Ctx, accountId: string, statusId: string) {
+  return (
+    await ctx.db
+      .select()
+      .from(statuses)
+      .where(and(eq(statuses.accountId, accountId), eq(statuses.reblogOfId, statusId)))
+      .limit(1)
+  )[0];
+}

@@ -1,0 +1,148 @@
+import { eq } from "drizzle-orm";
+import type { Ctx } from "../context";
+import type { Account, NewStatus, Status } from "../db/client";
+import { statuses, type Attachment, type Mention, type Poll, type Tag, type Visibility } from "../db/schema";
+import { PUBLIC } from "../federation/jsonld";
+import { Note } from "../federation/schemas";
+import { localStatusId } from "../federation/uris";
+import { sanitizeHtml } from "../lib/html/sanitize";
+import { newId } from "../lib/ids";
+import { fetchActivityPub } from "../lib/remote-fetch";
+import { resolveAccount } from "./accounts";
+import { fetchOptions } from "./signing";
+
+export class InvalidObjectError extends Error {
+  override name = "InvalidObjectError";
+}
+
+export async function findStatusByUri(ctx: Ctx, uri: string): Promise<Status | undefined> {
+  const localId = localStatusId(ctx.config, uri);
+  const where = localId ? eq(statuses.id, localId) : eq(statuses.uri, uri);
+  return (await ctx.db.select().from(statuses).where(where).limit(1))[0];
+}
+
+/** A status by URI: local, already stored, or fetched from its origin and stored. */
+export async function resolveStatus(ctx: Ctx, uri: string): Promise<Status> {
+  const known = await findStatusByUri(ctx, uri);
+  if (known) return known;
+  const { document } = await fetchActivityPub(uri, fetchOptions(ctx));
+  const note = parseNote(document);
+  const author = await resolveAccount(ctx, note.attributedTo);
+  return storeRemoteNote(ctx, note, author);
+}
+
+/** Validates a Note-like object and checks that it lives on its author's host. */
+export function parseNote(document: unknown): Note {
+  const parsed = Note.safeParse(document);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidObjectError(`invalid object: ${issue?.path.join(".")} ${issue?.message ?? ""}`);
+  }
+  if (new URL(parsed.data.id).host !== new URL(parsed.data.attributedTo).host) {
+    throw new InvalidObjectError("object is not on its author's host");
+  }
+  return parsed.data;
+}
+
+/** Stores a remote note (idempotent on its URI) and returns the stored row. */
+export async function storeRemoteNote(ctx: Ctx, note: Note, author: Account): Promise<Status> {
+  const values = await noteToStatus(note, author);
+  const inserted = await ctx.db.insert(statuses).values(values).onConflictDoNothing().returning();
+  if (inserted[0]) return inserted[0];
+  const existing = await findStatusByUri(ctx, note.id);
+  if (!existing) throw new Error("status neither inserted nor found");
+  return existing;
+}
+
+/** Applies an edit to a stored remote note; only the fields an edit may change. */
+export async function updateRemoteNote(ctx: Ctx, existing: Status, note: Note, author: Account): Promise<void> {
+  const v = await noteToStatus(note, author);
+  await ctx.db
+    .update(statuses)
+    .set({
+      content: v.content,
+      spoilerText: v.spoilerText,
+      sensitive: v.sensitive,
+      language: v.language,
+      mentions: v.mentions,
+      tags: v.tags,
+      attachments: v.attachments,
+      poll: v.poll,
+      editedAt: note.updated ?? new Date().toISOString(),
+    })
+    .where(eq(statuses.id, existing.id));
+}
+
+export function visibilityOf(to: string[], cc: string[], followersUrl: string | null): Visibility {
+  if (to.includes(PUBLIC)) return "public";
+  if (cc.includes(PUBLIC)) return "unlisted";
+  if (followersUrl && (to.includes(followersUrl) || cc.includes(followersUrl))) return "private";
+  return "direct";
+}
+
+async function noteToStatus(note: Note, author: Account): Promise<NewStatus> {
+  const to = note.to ?? [];
+  const cc = note.cc ?? [];
+  const contentSource =
+    note.content ?? (note.contentMap ? Object.values(note.contentMap)[0] : undefined) ?? "";
+  const language = note.contentMap ? (Object.keys(note.contentMap)[0] ?? null) : null;
+  let content = await sanitizeHtml(contentSource);
+  // Articles and Pages carry a title Mastodon shows before the body.
+  if ((note.type === "Article" || note.type === "Page") && note.name) {
+    content = `<p><strong>${await sanitizeHtml(note.name)}</strong></p>${content}`;
+  }
+  const mentions: Mention[] = [];
+  const tags: Tag[] = [];
+  for (const t of note.tag ?? []) {
+    if (!t || typeof t !== "object") continue;
+    const tag = t as { type?: unknown; href?: string; name?: string };
+    if (tag.type === "Mention" && tag.href) mentions.push({ uri: tag.href, name: tag.name ?? tag.href });
+    if (tag.type === "Hashtag" && tag.name) {
+      tags.push({ name: tag.name.replace(/^#/, "").slice(0, 100), ...(tag.href ? { href: tag.href } : {}) });
+    }
+  }
+  const attachments: Attachment[] = [];
+  for (const a of note.attachment ?? []) {
+    if (!a || typeof a !== "object" || typeof (a as { url?: unknown }).url !== "string") continue;
+    const att = a as Attachment & { name?: string | null };
+    attachments.push({
+      type: att.type,
+      url: att.url,
+      ...(att.mediaType ? { mediaType: att.mediaType } : {}),
+      ...(att.name ? { name: att.name } : {}),
+      ...(att.blurhash ? { blurhash: att.blurhash } : {}),
+      ...(att.width ? { width: att.width } : {}),
+      ...(att.height ? { height: att.height } : {}),
+    });
+  }
+  let poll: Poll | null = null;
+  if (note.type === "Question") {
+    const mode = note.anyOf ? "anyOf" : "oneOf";
+    const options = (note.anyOf ?? note.oneOf ?? []).map((o) => ({ name: o.name, votes: o.replies?.totalItems ?? 0 }));
+    poll = { mode, options, votersCount: note.votersCount ?? 0 };
+    if (note.endTime) poll.endTime = note.endTime;
+    if (typeof note.closed === "string") poll.closed = note.closed;
+  }
+  const published = note.published ?? new Date().toISOString();
+  return {
+    id: newId(Math.min(Date.parse(published) || Date.now(), Date.now())),
+    uri: note.id,
+    url: note.url ?? null,
+    accountId: author.id,
+    local: false,
+    type: note.type,
+    visibility: visibilityOf(to, cc, author.followersUrl),
+    content,
+    spoilerText: note.summary ? (note.summary.replace(/<[^>]*>/g, "").slice(0, 1000)) : "",
+    sensitive: note.sensitive ?? false,
+    language,
+    inReplyToUri: note.inReplyTo ?? null,
+    audience: { to, cc },
+    mentions: mentions.slice(0, 100),
+    tags: tags.slice(0, 100),
+    attachments: attachments.slice(0, 20),
+    poll,
+    publishedAt: new Date(published).toISOString(),
+    editedAt: note.updated ?? null,
+  };
+}
