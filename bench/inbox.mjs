@@ -7,7 +7,15 @@
 import { createServer } from "node:http";
 import { rmSync } from "node:fs";
 import { webcrypto as crypto } from "node:crypto";
-import { applyMigrations, freePort, load, percentile, waitFor, workerdCpuSeconds, wranglerDev } from "./lib.mjs";
+import {
+  applyMigrations,
+  freePort,
+  load,
+  percentile,
+  waitFor,
+  workerdCpuSeconds,
+  wranglerDev,
+} from "./lib.mjs";
 
 const N = Number(process.env.BENCH_N ?? 1500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -17,7 +25,12 @@ const auth = { authorization: `Basic ${Buffer.from(`o:${PASSWORD}`).toString("ba
 
 // --- a remote actor on a loopback origin, whose key signs every request -------------------------------
 const keys = await crypto.subtle.generateKey(
-  { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+  {
+    name: "RSASSA-PKCS1-v1_5",
+    modulusLength: 2048,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: "SHA-256",
+  },
   true,
   ["sign", "verify"],
 );
@@ -51,7 +64,9 @@ async function sign(url, body) {
   const digest = `SHA-256=${Buffer.from(await crypto.subtle.digest("SHA-256", Buffer.from(body))).toString("base64")}`;
   const date = new Date().toUTCString();
   const signed = `(request-target): post ${u.pathname}\nhost: ${u.host}\ndate: ${date}\ndigest: ${digest}\ncontent-type: application/activity+json`;
-  const sig = Buffer.from(await crypto.subtle.sign("RSASSA-PKCS1-v1_5", keys.privateKey, Buffer.from(signed))).toString("base64");
+  const sig = Buffer.from(
+    await crypto.subtle.sign("RSASSA-PKCS1-v1_5", keys.privateKey, Buffer.from(signed)),
+  ).toString("base64");
   return {
     host: u.host,
     date,
@@ -71,7 +86,14 @@ async function prepare(inbox, ownerActor, count, tag) {
       type: "Create",
       actor: actorId,
       to: [ownerActor],
-      object: { id, type: "Note", attributedTo: actorId, to: [ownerActor], content: `<p>bench post ${i} <b>hello</b></p>`, published: new Date().toISOString() },
+      object: {
+        id,
+        type: "Note",
+        attributedTo: actorId,
+        to: [ownerActor],
+        content: `<p>bench post ${i} <b>hello</b></p>`,
+        published: new Date().toISOString(),
+      },
     });
     out.push({ url: inbox, headers: await sign(inbox, body), body });
   }
@@ -96,10 +118,23 @@ rmSync(".bench", { recursive: true, force: true });
 // --- baseline: the bare Worker -------------------------------------------------------------------------
 {
   const port = await freePort();
-  const dev = wranglerDev(["bench/bare-worker.js", "--port", String(port), "--ip", "127.0.0.1", "--compatibility-date", "2026-11-01", "--inspector-port", String(await freePort())]);
+  const dev = wranglerDev([
+    "bench/bare-worker.js",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--compatibility-date",
+    "2026-11-01",
+    "--inspector-port",
+    String(await freePort()),
+  ]);
   const base = `http://127.0.0.1:${port}`;
   try {
-    await waitFor("bare worker", async () => (await fetch(base, { method: "POST", body: "x" })).status === 202);
+    await waitFor(
+      "bare worker",
+      async () => (await fetch(base, { method: "POST", body: "x" })).status === 202,
+    );
     const reqs = await prepare(`${base}/inbox`, `${base}/users/me`, N, "bare");
     await load(reqs.slice(0, 50), 4); // warm-up
     const cpu0 = workerdCpuSeconds(dev.child.pid);
@@ -121,9 +156,24 @@ let stored;
   const persist = `${STATE}/perch`;
   applyMigrations(persist);
   const dev = wranglerDev([
-    "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist, "--inspector-port", String(await freePort()),
-    "--var", `WEB_DOMAIN:${host}`, "--var", `ACCOUNT_DOMAIN:${host}`, "--var", "USERNAME:me",
-    "--var", "ALLOW_LOOPBACK_FEDERATION:true", "--var", `OWNER_PASSWORD:${PASSWORD}`,
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    persist,
+    "--inspector-port",
+    String(await freePort()),
+    "--var",
+    `WEB_DOMAIN:${host}`,
+    "--var",
+    `ACCOUNT_DOMAIN:${host}`,
+    "--var",
+    "USERNAME:me",
+    "--var",
+    "ALLOW_LOOPBACK_FEDERATION:true",
+    "--var",
+    `OWNER_PASSWORD:${PASSWORD}`,
   ]);
   const metrics = async () => (await fetch(`${base}/_perch/owner/metrics`, { headers: auth })).json();
   try {
@@ -136,14 +186,19 @@ let stored;
     const before = await metrics();
     const cpu0 = workerdCpuSeconds(dev.child.pid);
     const run = await load(reqs, CONCURRENCY);
-    await waitFor("queue drain", async () => (await metrics()).counts.statuses >= before.counts.statuses + N, 300_000);
+    await waitFor(
+      "queue drain",
+      async () => (await metrics()).counts.statuses >= before.counts.statuses + N,
+      300_000,
+    );
     const cpu = workerdCpuSeconds(dev.child.pid) - cpu0;
     const after = await metrics();
     stored = after.counts.statuses - before.counts.statuses;
     // The two metrics calls themselves only read.
     rowsPerPost = (after.d1.rowsWritten - before.d1.rowsWritten) / stored;
     results.push(summary("Perch inbox (fast path + consumer)", run, cpu, run.statuses.get(202) ?? 0));
-    if ((after.counts.deadLetters ?? 0) > 0) console.warn(`warning: ${after.counts.deadLetters} dead letters`);
+    if ((after.counts.deadLetters ?? 0) > 0)
+      console.warn(`warning: ${after.counts.deadLetters} dead letters`);
   } catch (e) {
     console.error(dev.log().split("\n").slice(-40).join("\n"));
     throw e;
@@ -153,10 +208,14 @@ let stored;
 }
 originServer.close();
 
-console.log(`\ninbox benchmark: ${N} signed Create activities, concurrency ${CONCURRENCY}, loopback, wrangler dev\n`);
+console.log(
+  `\ninbox benchmark: ${N} signed Create activities, concurrency ${CONCURRENCY}, loopback, wrangler dev\n`,
+);
 console.table(results);
 const [bare, perch] = results;
-console.log(`throughput vs baseline: ${((perch["accepted/s"] / bare["accepted/s"]) * 100).toFixed(0)}% (target ≥ 50%)`);
+console.log(
+  `throughput vs baseline: ${((perch["accepted/s"] / bare["accepted/s"]) * 100).toFixed(0)}% (target ≥ 50%)`,
+);
 console.log(`CPU per accepted activity: ${perch["CPU ms/activity"]} ms (target ≤ 2 ms)`);
 console.log(`D1 rows written per stored post: ${rowsPerPost.toFixed(2)} over ${stored} posts (target ≤ 5)`);
 process.exit(0);

@@ -12,14 +12,20 @@ describe("configuration", () => {
 
   it("keeps a split domain: the handle on the apex, the actor on the subdomain", () => {
     const c = readConfig({ ...base, ACCOUNT_DOMAIN: "example.com", WEB_DOMAIN: "social.example.com" });
-    expect(c).toMatchObject({ accountDomain: "example.com", webDomain: "social.example.com", scheme: "https" });
+    expect(c).toMatchObject({
+      accountDomain: "example.com",
+      webDomain: "social.example.com",
+      scheme: "https",
+    });
   });
 
   it("refuses loopback federation unless WEB_DOMAIN is a loopback host", () => {
     expect(() =>
       readConfig({ ...base, WEB_DOMAIN: "social.example.com", ALLOW_LOOPBACK_FEDERATION: "true" }),
     ).toThrow(/ALLOW_LOOPBACK_FEDERATION.*not a loopback host/);
-    expect(readConfig({ ...base, WEB_DOMAIN: "127.0.0.1:8911", ALLOW_LOOPBACK_FEDERATION: "true" }).allowLoopback).toBe(true);
+    expect(
+      readConfig({ ...base, WEB_DOMAIN: "127.0.0.1:8911", ALLOW_LOOPBACK_FEDERATION: "true" }).allowLoopback,
+    ).toBe(true);
   });
 
   it.each([

@@ -17,7 +17,11 @@ export interface Ctx {
   waitUntil(promise: Promise<unknown>): void;
 }
 
-export function createCtx(env: Bindings, config: Config, execution?: { waitUntil(p: Promise<unknown>): void }): Ctx {
+export function createCtx(
+  env: Bindings,
+  config: Config,
+  execution?: { waitUntil(p: Promise<unknown>): void },
+): Ctx {
   const db = openDb(env.DB);
   let loaded: Promise<Instance> | undefined;
   const ctx: Ctx = {

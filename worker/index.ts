@@ -10,7 +10,8 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   async queue(batch: MessageBatch<unknown>, env: Bindings, ctx: ExecutionContext) {
-    if (batch.queue.startsWith("perch-inbox")) return consumeInbox(batch as MessageBatch<InboxMessage>, env, ctx);
+    if (batch.queue.startsWith("perch-inbox"))
+      return consumeInbox(batch as MessageBatch<InboxMessage>, env, ctx);
     if (batch.queue.startsWith("perch-delivery"))
       return consumeDelivery(batch as MessageBatch<DeliveryMessage>, env, ctx);
     console.error(`message batch from unknown queue ${batch.queue}`);

@@ -25,32 +25,58 @@ async function freePort() {
 function startInstance(name, username, port, inspectorPort) {
   const persist = `${STATE}/${name}`;
   mkdirSync(persist, { recursive: true });
-  const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
-    encoding: "utf8",
-    env: { ...process.env, CI: "true" },
-  });
-  if (migrate.status !== 0) throw new Error(`migrations for ${name} failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  const migrate = spawnSync(
+    "wrangler",
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
+    {
+      encoding: "utf8",
+      env: { ...process.env, CI: "true" },
+    },
+  );
+  if (migrate.status !== 0)
+    throw new Error(`migrations for ${name} failed:\n${migrate.stdout}\n${migrate.stderr}`);
   const host = `127.0.0.1:${port}`;
   const child = spawn(
     "wrangler",
     [
       "dev",
-      "--port", String(port),
-      "--ip", "127.0.0.1",
-      "--inspector-port", String(inspectorPort),
-      "--persist-to", persist,
-      "--var", `WEB_DOMAIN:${host}`,
-      "--var", `ACCOUNT_DOMAIN:${host}`,
-      "--var", `USERNAME:${username}`,
-      "--var", "ALLOW_LOOPBACK_FEDERATION:true",
-      "--var", `OWNER_PASSWORD:${PASSWORD}`,
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      persist,
+      "--var",
+      `WEB_DOMAIN:${host}`,
+      "--var",
+      `ACCOUNT_DOMAIN:${host}`,
+      "--var",
+      `USERNAME:${username}`,
+      "--var",
+      "ALLOW_LOOPBACK_FEDERATION:true",
+      "--var",
+      `OWNER_PASSWORD:${PASSWORD}`,
     ],
-    { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   let log = "";
   child.stdout.on("data", (d) => (log += d));
   child.stderr.on("data", (d) => (log += d));
-  return { name, username, port, base: `http://${host}`, handle: `${username}@${host}`, actor: `http://${host}/users/${username}`, child, log: () => log };
+  return {
+    name,
+    username,
+    port,
+    base: `http://${host}`,
+    handle: `${username}@${host}`,
+    actor: `http://${host}/users/${username}`,
+    child,
+    log: () => log,
+  };
 }
 
 const auth = { authorization: `Basic ${Buffer.from(`owner:${PASSWORD}`).toString("base64")}` };
@@ -78,11 +104,16 @@ async function eventually(what, probe) {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`timed out waiting for: ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+  throw new Error(
+    `timed out waiting for: ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+  );
 }
 
 async function waitUp(instance) {
-  await eventually(`${instance.name} to start`, async () => (await fetch(`${instance.base}/nodeinfo/2.1`)).ok);
+  await eventually(
+    `${instance.name} to start`,
+    async () => (await fetch(`${instance.base}/nodeinfo/2.1`)).ok,
+  );
 }
 
 let passed = 0;
@@ -159,8 +190,13 @@ try {
   });
   await step("A unfollows B and B's followers collection updates", async () => {
     const followers = async () =>
-      (await (await fetch(`${B.actor}/followers`, { headers: { accept: "application/activity+json" } })).json()).totalItems;
-    if ((await followers()) !== 1) throw new Error("B's followers collection should count A before the unfollow");
+      (
+        await (
+          await fetch(`${B.actor}/followers`, { headers: { accept: "application/activity+json" } })
+        ).json()
+      ).totalItems;
+    if ((await followers()) !== 1)
+      throw new Error("B's followers collection should count A before the unfollow");
     await call(A, "POST", "/_perch/owner/unfollow", { target: B.actor });
     await eventually("B's followers to drop to 0", async () => (await followers()) === 0);
   });
@@ -171,7 +207,8 @@ try {
     }
   });
 } catch {
-  for (const i of [A, B]) console.log(`\n--- ${i.name} log (tail) ---\n${i.log().split("\n").slice(-40).join("\n")}`);
+  for (const i of [A, B])
+    console.log(`\n--- ${i.name} log (tail) ---\n${i.log().split("\n").slice(-40).join("\n")}`);
 } finally {
   stop();
 }

@@ -24,7 +24,11 @@ export async function owner(): Promise<Account> {
 }
 
 export async function rows<T>(sql: string, ...params: unknown[]): Promise<T[]> {
-  return (await env.DB.prepare(sql).bind(...params).all<T>()).results;
+  return (
+    await env.DB.prepare(sql)
+      .bind(...params)
+      .all<T>()
+  ).results;
 }
 
 /** Stores a remote actor (as if fetched) and makes the owner an accepted follower of it. */

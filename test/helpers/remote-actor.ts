@@ -18,12 +18,19 @@ export interface RemoteActor {
   privateKey: CryptoKey;
   ed25519: { publicKeyMultibase: string; privateKeyMultibase: string; id: string };
   /** A signed POST of `activity` to `inbox`. */
-  post(inbox: string, activity: unknown, opts?: { scheme?: SignatureScheme; body?: string; now?: Date }): Promise<Request>;
+  post(
+    inbox: string,
+    activity: unknown,
+    opts?: { scheme?: SignatureScheme; body?: string; now?: Date },
+  ): Promise<Request>;
   /** The activity with an FEP-8b32 proof by this actor. */
   prove(activity: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
 
-export async function createRemoteActor(id: string, extra: Record<string, unknown> = {}): Promise<RemoteActor> {
+export async function createRemoteActor(
+  id: string,
+  extra: Record<string, unknown> = {},
+): Promise<RemoteActor> {
   const rsa = await generateRsaKeyPair();
   const ed = await generateEd25519KeyPair();
   const privateKey = await importRsaPrivateKey(rsa.privateKey);
@@ -47,7 +54,9 @@ export async function createRemoteActor(id: string, extra: Record<string, unknow
     endpoints: { sharedInbox: `${origin}/inbox` },
     manuallyApprovesFollowers: false,
     publicKey: { id: keyId, owner: id, publicKeyPem: rsa.publicKeyPem },
-    assertionMethod: [{ id: edId, type: "Multikey", controller: id, publicKeyMultibase: ed.publicKeyMultibase }],
+    assertionMethod: [
+      { id: edId, type: "Multikey", controller: id, publicKeyMultibase: ed.publicKeyMultibase },
+    ],
     ...extra,
   };
   return {
@@ -70,6 +79,7 @@ export async function createRemoteActor(id: string, extra: Record<string, unknow
         ...(opts.now ? { now: opts.now } : {}),
       });
     },
-    prove: (activity) => createProof(activity, { privateKeyMultibase: ed.privateKeyMultibase, verificationMethod: edId }),
+    prove: (activity) =>
+      createProof(activity, { privateKeyMultibase: ed.privateKeyMultibase, verificationMethod: edId }),
   };
 }

@@ -18,6 +18,10 @@ const resolve = async (method: string) => (method === KEY_ID ? publicKey : null)
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
+function omit(object: Record<string, unknown>, key: string): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(object).filter(([k]) => k !== key));
+}
+
 async function signedVector(): Promise<Record<string, unknown>> {
   return createProof(clone(vector.document), {
     privateKeyMultibase: vector.secret_key_multibase,
@@ -34,8 +38,7 @@ describe("createProof (FEP-8b32, eddsa-jcs-2022)", () => {
   it("reproduces the FEP-8b32 test vector exactly", async () => {
     const signed = await signedVector();
     expect(proofOf(signed)).toEqual({ ...vector.proof_options, proofValue: vector.expected_proof_value });
-    const { proof: _proof, ...rest } = signed;
-    expect(rest).toEqual(vector.document);
+    expect(omit(signed, "proof")).toEqual(vector.document);
   });
 
   it("is the signature over SHA-256(JCS(proof config)) || SHA-256(JCS(document))", async () => {
@@ -151,8 +154,7 @@ describe("verifyProof", () => {
       ok: false,
       reason: "bad_signature",
     });
-    const { actor: _actor, ...withoutActor } = signed;
-    expect((await verifyProof(withoutActor, resolve)).ok).toBe(false);
+    expect((await verifyProof(omit(signed, "actor"), resolve)).ok).toBe(false);
   });
 
   it("fails for a tampered proof", async () => {
@@ -224,15 +226,13 @@ describe("verifyProof", () => {
   it("reports malformed proofs", async () => {
     const signed = await signedVector();
     const proof = proofOf(signed);
-    const { proofValue: _pv, ...noValue } = proof;
-    const { verificationMethod: _vm, ...noMethod } = proof;
     const malformed: unknown[] = [
       "a string",
       42,
       { ...proof, type: "Ed25519Signature2020" },
       { ...proof, cryptosuite: 1 },
-      noValue,
-      noMethod,
+      omit(proof, "proofValue"),
+      omit(proof, "verificationMethod"),
       { ...proof, verificationMethod: { id: KEY_ID } },
       { ...proof, proofPurpose: "authentication" },
       { ...proof, proofValue: vector.expected_proof_value.slice(1) }, // no multibase prefix
@@ -295,8 +295,7 @@ describe("verifyProof", () => {
 
   it("hashes the document's @context into the config when the proof omits it", async () => {
     const signed = await signedVector();
-    const { "@context": _ctx, ...proofWithoutContext } = proofOf(signed);
-    expect(await verifyProof({ ...signed, proof: proofWithoutContext }, resolve)).toEqual({
+    expect(await verifyProof({ ...signed, proof: omit(proofOf(signed), "@context") }, resolve)).toEqual({
       ok: true,
       verificationMethod: KEY_ID,
     });

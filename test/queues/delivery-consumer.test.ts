@@ -9,7 +9,11 @@ import type { DeliveryMessage } from "../../worker/queues/messages";
 import { importPublicKeyPem, verifyRequest } from "../../worker/lib/http-signatures";
 
 const INBOX = "https://remote.example/inbox";
-const message: DeliveryMessage = { inbox: INBOX, body: JSON.stringify({ id: "https://social.example.com/activities/1", type: "Like" }), signer: "owner" };
+const message: DeliveryMessage = {
+  inbox: INBOX,
+  body: JSON.stringify({ id: "https://social.example.com/activities/1", type: "Like" }),
+  signer: "owner",
+};
 
 afterEach(() => restoreFetch());
 
@@ -30,7 +34,11 @@ describe("delivering one activity", () => {
       },
     });
     expect(await deliverOne(testCtx(), message)).toEqual({ kind: "delivered", status: 202 });
-    expect(verdict).toMatchObject({ ok: true, keyId: "https://social.example.com/users/alice#main-key", scheme: "cavage" });
+    expect(verdict).toMatchObject({
+      ok: true,
+      keyId: "https://social.example.com/users/alice#main-key",
+      scheme: "cavage",
+    });
   });
 
   it("retries a 401 at once with RFC 9421 and remembers that the host wants it", async () => {
@@ -89,8 +97,18 @@ describe("the delivery queue consumer", () => {
     await testCtx().instance();
     const batch = createMessageBatch<DeliveryMessage>("perch-delivery", [
       { id: "a", timestamp: new Date(), attempts: 1, body: message },
-      { id: "b", timestamp: new Date(), attempts: 1, body: { ...message, inbox: "https://down.example/inbox" } },
-      { id: "c", timestamp: new Date(), attempts: 1, body: { ...message, inbox: "https://gone.example/inbox" } },
+      {
+        id: "b",
+        timestamp: new Date(),
+        attempts: 1,
+        body: { ...message, inbox: "https://down.example/inbox" },
+      },
+      {
+        id: "c",
+        timestamp: new Date(),
+        attempts: 1,
+        body: { ...message, inbox: "https://gone.example/inbox" },
+      },
     ]);
     const execution = createExecutionContext();
     await worker.queue(batch, env, execution);
@@ -106,7 +124,12 @@ describe("the delivery queue consumer", () => {
     mockFetch({ "https://down.example/inbox": () => new Response(null, { status: 502 }) });
     await testCtx().instance();
     const batch = createMessageBatch<DeliveryMessage>("perch-delivery", [
-      { id: "z", timestamp: new Date(), attempts: DELIVERY_MAX_ATTEMPTS, body: { ...message, inbox: "https://down.example/inbox" } },
+      {
+        id: "z",
+        timestamp: new Date(),
+        attempts: DELIVERY_MAX_ATTEMPTS,
+        body: { ...message, inbox: "https://down.example/inbox" },
+      },
     ]);
     const execution = createExecutionContext();
     await worker.queue(batch, env, execution);

@@ -19,7 +19,12 @@ const msg = (activity: Record<string, unknown>, attempts = 1) => ({
   id: String(activity.id),
   timestamp: new Date(),
   attempts,
-  body: { activity, signer: activity.actor as string, proofVerified: false, receivedAt: new Date().toISOString() } satisfies InboxMessage,
+  body: {
+    activity,
+    signer: activity.actor as string,
+    proofVerified: false,
+    receivedAt: new Date().toISOString(),
+  } satisfies InboxMessage,
 });
 
 async function run(messages: ReturnType<typeof msg>[]) {
@@ -44,14 +49,22 @@ describe("the inbox queue consumer", () => {
     expect(first.retryMessages.map((m) => m.msgId)).toEqual([activity.id]);
     const last = await run([msg(activity, INBOX_MAX_ATTEMPTS)]);
     expect(last.explicitAcks).toEqual([activity.id]);
-    const dead = await rows<{ kind: string; target: string; error: string }>("SELECT kind, target, error FROM dead_letters");
+    const dead = await rows<{ kind: string; target: string; error: string }>(
+      "SELECT kind, target, error FROM dead_letters",
+    );
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({ kind: "inbox", target: activity.id });
   });
 
   it("does not retry an activity that can never succeed, and keeps it visible", async () => {
     mockFetch({ [bob.id]: () => activityJson(bob.document) });
-    const bad = { id: `${bob.id}#m`, type: "Move", actor: bob.id, object: "https://other.example/users/x", target: bob.id };
+    const bad = {
+      id: `${bob.id}#m`,
+      type: "Move",
+      actor: bob.id,
+      object: "https://other.example/users/x",
+      target: bob.id,
+    };
     const result = await run([msg(bad)]);
     expect(result.explicitAcks).toEqual([bad.id]);
     expect(result.retryMessages).toEqual([]);

@@ -12,7 +12,9 @@ describe("the local identity", () => {
     const [a, b] = await Promise.all([loadInstance(db, config({})), loadInstance(db, config({}))]);
     expect(a.row.rsaPublicKeyPem).toBe(b.row.rsaPublicKeyPem);
     expect(a.owner.id).toBe(b.owner.id);
-    const owners = await env.DB.prepare("SELECT count(*) AS n FROM accounts WHERE local = 1").first<{ n: number }>();
+    const owners = await env.DB.prepare("SELECT count(*) AS n FROM accounts WHERE local = 1").first<{
+      n: number;
+    }>();
     expect(owners?.n).toBe(1);
   });
 
@@ -28,11 +30,15 @@ describe("the local identity", () => {
     const db = openDb(env.DB);
     await loadInstance(db, config({}));
     await markFederated(db);
-    await expect(loadInstance(db, config({ WEB_DOMAIN: "new.example.com" }))).rejects.toThrow(IdentityLockedError);
+    await expect(loadInstance(db, config({ WEB_DOMAIN: "new.example.com" }))).rejects.toThrow(
+      IdentityLockedError,
+    );
     await expect(loadInstance(db, config({ USERNAME: "bob" }))).rejects.toThrow(
       /USERNAME from "alice" to "bob".*breaking every follower relationship/,
     );
-    await expect(loadInstance(db, config({ ACCOUNT_DOMAIN: "other.example" }))).rejects.toThrow(/ACCOUNT_DOMAIN/);
+    await expect(loadInstance(db, config({ ACCOUNT_DOMAIN: "other.example" }))).rejects.toThrow(
+      /ACCOUNT_DOMAIN/,
+    );
     // The unchanged configuration still works.
     await expect(loadInstance(db, config({}))).resolves.toBeTruthy();
   });

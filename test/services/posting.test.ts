@@ -35,7 +35,10 @@ async function followedBy(...actors: RemoteActor[]) {
 
 function deliveries(spy: { mock: { calls: unknown[][] } }) {
   return spy.mock.calls.flatMap((c) =>
-    (c[0] as { body: { inbox: string; body: string } }[]).map((m) => ({ inbox: m.body.inbox, activity: JSON.parse(m.body.body) })),
+    (c[0] as { body: { inbox: string; body: string } }[]).map((m) => ({
+      inbox: m.body.inbox,
+      activity: JSON.parse(m.body.body),
+    })),
   );
 }
 
@@ -60,7 +63,10 @@ describe("publishing a note", () => {
     const send = vi.spyOn(env.DELIVERY_QUEUE, "sendBatch");
     const status = await publishNote(testCtx(), { text: "hello", visibility: "public" });
     const sent = deliveries(send);
-    expect(sent.map((d) => d.inbox).sort()).toEqual(["https://other.example/inbox", "https://remote.example/inbox"]);
+    expect(sent.map((d) => d.inbox).sort()).toEqual([
+      "https://other.example/inbox",
+      "https://remote.example/inbox",
+    ]);
     expect(sent[0]?.activity).toMatchObject({
       type: "Create",
       actor: ACTOR,
@@ -76,11 +82,15 @@ describe("publishing a note", () => {
     const sent = deliveries(send);
     expect(sent.map((d) => d.inbox)).toEqual(["https://other.example/inbox"]);
     expect(sent[0]?.activity.object).toMatchObject({ to: [carol.id], cc: [] });
-    expect(sent[0]?.activity.object.tag).toEqual([{ type: "Mention", href: carol.id, name: "@carol@other.example" }]);
+    expect(sent[0]?.activity.object.tag).toEqual([
+      { type: "Mention", href: carol.id, name: "@carol@other.example" },
+    ]);
   });
 
   it("refuses a direct note that mentions nobody", async () => {
-    await expect(publishNote(testCtx(), { text: "to nobody", visibility: "direct" })).rejects.toThrow(/mentioned/);
+    await expect(publishNote(testCtx(), { text: "to nobody", visibility: "direct" })).rejects.toThrow(
+      /mentioned/,
+    );
     expect(await rows("SELECT * FROM statuses")).toEqual([]);
   });
 
@@ -99,7 +109,10 @@ describe("publishing a note", () => {
     const status = await publishNote(testCtx(), { text: "bye", visibility: "public" });
     const send = vi.spyOn(env.DELIVERY_QUEUE, "sendBatch");
     await deleteNote(testCtx(), status.id);
-    expect(deliveries(send)[0]?.activity).toMatchObject({ type: "Delete", object: { id: status.uri, type: "Tombstone" } });
+    expect(deliveries(send)[0]?.activity).toMatchObject({
+      type: "Delete",
+      object: { id: status.uri, type: "Tombstone" },
+    });
   });
 
   it("followers-only posts are not delivered to accounts that are merely known", async () => {

@@ -4,8 +4,20 @@ import * as schema from "./schema";
 
 export type DB = DrizzleD1Database<typeof schema>;
 
+const clients = new WeakMap<DB, D1Database>();
+
 export function openDb(d1: D1Database): DB {
-  return drizzle(meterD1(d1), { schema });
+  const metered = meterD1(d1);
+  const db = drizzle(metered, { schema });
+  clients.set(db, metered);
+  return db;
+}
+
+/** The (metered) D1 binding behind a DB, for the rare statement drizzle cannot build, such as INSERT … SELECT. */
+export function d1Of(db: DB): D1Database {
+  const client = clients.get(db);
+  if (!client) throw new Error("DB was not opened with openDb");
+  return client;
 }
 
 export type Account = typeof schema.accounts.$inferSelect;

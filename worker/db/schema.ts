@@ -141,10 +141,7 @@ export const statuses = sqliteTable(
     deletedAt: text("deleted_at"),
     createdAt: text("created_at").notNull().default(now),
   },
-  (t) => [
-    uniqueIndex("statuses_uri").on(t.uri),
-    index("statuses_account_id").on(t.accountId, t.id),
-  ],
+  (t) => [uniqueIndex("statuses_uri").on(t.uri), index("statuses_account_id").on(t.accountId, t.id)],
 );
 
 /**
@@ -179,10 +176,7 @@ export const favourites = sqliteTable(
     emoji: text("emoji"),
     createdAt: text("created_at").notNull().default(now),
   },
-  (t) => [
-    uniqueIndex("favourites_uri").on(t.uri),
-    index("favourites_status").on(t.statusId),
-  ],
+  (t) => [uniqueIndex("favourites_uri").on(t.uri), index("favourites_status").on(t.statusId)],
 );
 
 export const blocks = sqliteTable(

@@ -14,13 +14,31 @@ const REFETCH_INTERVAL_MS = 60_000;
 type KeyRow = typeof remoteKeys.$inferSelect;
 
 /**
+ * Imported keys kept in this isolate for a few minutes, so a busy sender costs no D1 query per
+ * request. A key that stops verifying is looked up again through D1 and its origin (refresh).
+ */
+const ISOLATE_TTL_MS = 10 * 60_000;
+const ISOLATE_MAX = 2000;
+const isolateKeys = new Map<string, { row: KeyRow; key: CryptoKey; at: number }>();
+
+function remember(row: KeyRow, key: CryptoKey) {
+  if (isolateKeys.size >= ISOLATE_MAX) isolateKeys.delete(isolateKeys.keys().next().value as string);
+  isolateKeys.set(row.keyId, { row, key, at: Date.now() });
+}
+
+/**
  * Key lookup for signature checks. Keys come from D1 when cached; otherwise the keyId document is
  * fetched, and the key is accepted only if its owner is an actor that lists it. `ownerOf` then tells
  * which actor a verified keyId belongs to.
  */
-export function createKeyLookup(ctx: Ctx): { lookup: KeyLookup; ownerOf(keyId: string): string | undefined; rawKey(keyId: string): KeyRow | undefined } {
+export function createKeyLookup(ctx: Ctx): { lookup: KeyLookup; ownerOf(keyId: string): string | undefined } {
   const seen = new Map<string, KeyRow>();
   const lookup: KeyLookup = async (keyId, refresh) => {
+    const cached = isolateKeys.get(keyId);
+    if (cached && !refresh && Date.now() - cached.at < ISOLATE_TTL_MS) {
+      seen.set(keyId, cached.row);
+      return cached.key;
+    }
     if (!Url.safeParse(keyId).success) return null;
     let row = (await ctx.db.select().from(remoteKeys).where(eq(remoteKeys.keyId, keyId)).limit(1))[0];
     const recentlyFetched = row && Date.now() - Date.parse(row.fetchedAt) < REFETCH_INTERVAL_MS;
@@ -29,11 +47,16 @@ export function createKeyLookup(ctx: Ctx): { lookup: KeyLookup; ownerOf(keyId: s
     } else if (refresh) {
       return null; // rotated too recently to fetch again: the cached key already failed
     }
-    if (!row) return null;
+    if (!row) {
+      isolateKeys.delete(keyId);
+      return null;
+    }
     seen.set(keyId, row);
-    return importKey(row);
+    const key = await importKey(row);
+    if (key) remember(row, key);
+    return key;
   };
-  return { lookup, ownerOf: (keyId) => seen.get(keyId)?.ownerUri, rawKey: (keyId) => seen.get(keyId) };
+  return { lookup, ownerOf: (keyId) => seen.get(keyId)?.ownerUri };
 }
 
 export async function importKey(row: KeyRow): Promise<CryptoKey | null> {
@@ -57,7 +80,8 @@ async function fetchKey(ctx: Ctx, keyId: string): Promise<KeyRow | null> {
   let actorDoc: unknown = doc;
   if (!Actor.safeParse(doc).success) {
     // A standalone key document (some servers serve the key at its own URL): follow its owner.
-    const owner = typeof doc.owner === "string" ? doc.owner : typeof doc.controller === "string" ? doc.controller : null;
+    const owner =
+      typeof doc.owner === "string" ? doc.owner : typeof doc.controller === "string" ? doc.controller : null;
     if (!owner || !Url.safeParse(owner).success) return null;
     try {
       actorDoc = (await fetchActivityPub(owner, fetchOptions(ctx))).document;

@@ -29,14 +29,16 @@ export function oneOrMany<T extends z.ZodType>(item: T) {
 
 const Addressing = z
   .union([Url, z.literal("as:Public"), z.literal("Public")])
-  .transform((v) => (v === "as:Public" || v === "Public" ? "https://www.w3.org/ns/activitystreams#Public" : v));
+  .transform((v) =>
+    v === "as:Public" || v === "Public" ? "https://www.w3.org/ns/activitystreams#Public" : v,
+  );
 export const Audience = oneOrMany(Addressing).optional().catch(undefined);
 
 const Text = z.string().max(500_000);
 /** Types are strings, or arrays whose first entry is used (rare, but seen). */
-export const TypeName = z.union([z.string().max(100), z.array(z.string().max(100)).min(1)]).transform((t) =>
-  Array.isArray(t) ? (t[0] as string) : t,
-);
+export const TypeName = z
+  .union([z.string().max(100), z.array(z.string().max(100)).min(1)])
+  .transform((t) => (Array.isArray(t) ? (t[0] as string) : t));
 
 export const PublicKey = z.looseObject({
   id: Url,
@@ -63,13 +65,19 @@ export const Actor = z.looseObject({
   preferredUsername: z.string().min(1).max(255),
   name: z.string().max(1000).nullish(),
   summary: Text.nullish(),
-  url: z.union([Url, z.looseObject({ href: Url }).transform((l) => l.href), z.array(z.unknown())]).nullish().catch(null),
+  url: z
+    .union([Url, z.looseObject({ href: Url }).transform((l) => l.href), z.array(z.unknown())])
+    .nullish()
+    .catch(null),
   inbox: Url,
   outbox: Url.optional().catch(undefined),
   followers: Url.optional().catch(undefined),
   following: Url.optional().catch(undefined),
   featured: Url.optional().catch(undefined),
-  endpoints: z.looseObject({ sharedInbox: Url.optional().catch(undefined) }).optional().catch(undefined),
+  endpoints: z
+    .looseObject({ sharedInbox: Url.optional().catch(undefined) })
+    .optional()
+    .catch(undefined),
   manuallyApprovesFollowers: z.boolean().optional().catch(undefined),
   discoverable: z.boolean().nullish().catch(undefined),
   indexable: z.boolean().nullish().catch(undefined),
@@ -78,19 +86,32 @@ export const Actor = z.looseObject({
   alsoKnownAs: oneOrMany(Url).optional().catch(undefined),
   movedTo: Url.optional().catch(undefined),
   attachment: z.array(z.unknown()).optional().catch(undefined),
-  publicKey: z.union([PublicKey, z.array(PublicKey)]).optional().catch(undefined),
-  assertionMethod: oneOrMany(z.union([Multikey, z.unknown()])).optional().catch(undefined),
+  publicKey: z
+    .union([PublicKey, z.array(PublicKey)])
+    .optional()
+    .catch(undefined),
+  assertionMethod: oneOrMany(z.union([Multikey, z.unknown()]))
+    .optional()
+    .catch(undefined),
 });
 export type Actor = z.infer<typeof Actor>;
 
-const PropertyValue = z.looseObject({ type: z.literal("PropertyValue"), name: z.string().max(255), value: z.string().max(2048) });
+const PropertyValue = z.looseObject({
+  type: z.literal("PropertyValue"),
+  name: z.string().max(255),
+  value: z.string().max(2048),
+});
 export const actorFields = (attachment: unknown[] | undefined) =>
   (attachment ?? []).flatMap((a) => {
     const r = PropertyValue.safeParse(a);
     return r.success ? [{ name: r.data.name, value: r.data.value }] : [];
   });
 
-const TagItem = z.looseObject({ type: z.string(), href: Url.optional().catch(undefined), name: z.string().max(500).optional() });
+const TagItem = z.looseObject({
+  type: z.string(),
+  href: Url.optional().catch(undefined),
+  name: z.string().max(500).optional(),
+});
 const AttachmentItem = z.looseObject({
   type: z.string().max(50),
   mediaType: z.string().max(200).optional().catch(undefined),
@@ -119,7 +140,14 @@ export const Note = z.looseObject({
   inReplyTo: IdRef.nullish().catch(null),
   published: z.iso.datetime({ offset: true }).optional().catch(undefined),
   updated: z.iso.datetime({ offset: true }).optional().catch(undefined),
-  url: z.union([Url, z.looseObject({ href: Url }).transform((l) => l.href), z.array(z.unknown()).transform(() => undefined)]).nullish().catch(undefined),
+  url: z
+    .union([
+      Url,
+      z.looseObject({ href: Url }).transform((l) => l.href),
+      z.array(z.unknown()).transform(() => undefined),
+    ])
+    .nullish()
+    .catch(undefined),
   to: Audience,
   cc: Audience,
   tag: oneOrMany(TagItem.or(z.unknown())).optional().catch(undefined),
@@ -127,7 +155,10 @@ export const Note = z.looseObject({
   oneOf: z.array(PollOption).optional().catch(undefined),
   anyOf: z.array(PollOption).optional().catch(undefined),
   endTime: z.iso.datetime({ offset: true }).optional().catch(undefined),
-  closed: z.union([z.iso.datetime({ offset: true }), z.boolean()]).optional().catch(undefined),
+  closed: z
+    .union([z.iso.datetime({ offset: true }), z.boolean()])
+    .optional()
+    .catch(undefined),
   votersCount: z.number().int().nonnegative().optional().catch(undefined),
 });
 export type Note = z.infer<typeof Note>;

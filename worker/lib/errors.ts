@@ -15,8 +15,7 @@ export class HttpError extends Error {
 }
 
 export const badRequest = (message: string, reason = "bad_request") => new HttpError(400, message, reason);
-export const unauthorized = (message: string, reason = "unauthorized") =>
-  new HttpError(401, message, reason);
+export const unauthorized = (message: string, reason = "unauthorized") => new HttpError(401, message, reason);
 export const forbidden = (message: string, reason = "forbidden") => new HttpError(403, message, reason);
 export const notFound = (message = "Record not found", reason = "not_found") =>
   new HttpError(404, message, reason);

@@ -33,7 +33,9 @@ function isObject(value: unknown): value is JsonObject {
 
 /** The document a proof covers: everything but `proof` and a legacy Linked Data `signature`. */
 function withoutProof(document: JsonObject): JsonObject {
-  const { proof: _proof, signature: _signature, ...rest } = document;
+  const rest = { ...document };
+  delete rest.proof;
+  delete rest.signature;
   return rest;
 }
 

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app";
 import { d1Usage } from "../db/metered";
 import { accounts, deadLetters, follows, statuses } from "../db/schema";
-import { HttpError, notFound, unauthorized, unprocessable } from "../lib/errors";
+import { HttpError, notFound, unprocessable } from "../lib/errors";
 import { RemoteFetchError } from "../lib/remote-fetch";
 import { findAccountByUri, InvalidActorError } from "../services/accounts";
 import { answerFollowRequest, follow, FollowError, unfollow } from "../services/following";
@@ -27,13 +27,18 @@ const requireOwner: MiddlewareHandler<AppEnv> = async (c, next) => {
   let given = "";
   if (match) {
     try {
-      given = atob(match[1] as string).split(":").slice(1).join(":");
+      given = atob(match[1] as string)
+        .split(":")
+        .slice(1)
+        .join(":");
     } catch {
       given = "";
     }
   }
   if (!(await sameSecret(given, password))) {
-    throw new HttpError(401, "The access token is invalid", "bad_owner_password", { "www-authenticate": 'Basic realm="perch"' });
+    throw new HttpError(401, "The access token is invalid", "bad_owner_password", {
+      "www-authenticate": 'Basic realm="perch"',
+    });
   }
   await next();
 };
@@ -41,7 +46,10 @@ const requireOwner: MiddlewareHandler<AppEnv> = async (c, next) => {
 /** Compares secrets through their SHA-256 digests, so the time taken does not leak a prefix. */
 async function sameSecret(a: string, b: string): Promise<boolean> {
   const enc = new TextEncoder();
-  const [da, db] = await Promise.all([crypto.subtle.digest("SHA-256", enc.encode(a)), crypto.subtle.digest("SHA-256", enc.encode(b))]);
+  const [da, db] = await Promise.all([
+    crypto.subtle.digest("SHA-256", enc.encode(a)),
+    crypto.subtle.digest("SHA-256", enc.encode(b)),
+  ]);
   const x = new Uint8Array(da);
   const y = new Uint8Array(db);
   let diff = 0;
@@ -59,7 +67,10 @@ async function body<T extends z.ZodType>(request: Request, schema: T): Promise<z
     throw unprocessable("Body is not valid JSON", "bad_json");
   }
   const r = schema.safeParse(json);
-  if (!r.success) throw unprocessable(`Validation failed: ${r.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  if (!r.success)
+    throw unprocessable(
+      `Validation failed: ${r.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+    );
   return r.data;
 }
 
@@ -68,7 +79,8 @@ owner.use(requireOwner);
 
 /** Domain errors from the services, as HTTP answers; used by the app's onError. */
 export function mapServiceError(err: unknown): unknown {
-  if (err instanceof FollowError || err instanceof PostingError || err instanceof InteractionError) return unprocessable(err.message);
+  if (err instanceof FollowError || err instanceof PostingError || err instanceof InteractionError)
+    return unprocessable(err.message);
   if (err instanceof RemoteFetchError) {
     return err.reason === "not_found" || err.reason === "gone"
       ? notFound(`Could not find ${err.url}`)
@@ -98,7 +110,8 @@ const FollowAnswer = z.object({ account: z.url(), accept: z.boolean() });
 owner.post("/follow_requests", async (c) => {
   const { account, accept } = await body(c.req.raw, FollowAnswer);
   const follower = await findAccountByUri(c.var.ctx, account);
-  if (!follower || !(await answerFollowRequest(c.var.ctx, follower, accept))) throw notFound("No such follow request");
+  if (!follower || !(await answerFollowRequest(c.var.ctx, follower, accept)))
+    throw notFound("No such follow request");
   return c.json({ ok: true });
 });
 
@@ -109,7 +122,10 @@ const NewStatus = z.object({
   in_reply_to: z.url().optional(),
   spoiler_text: z.string().max(1000).optional(),
   sensitive: z.boolean().optional(),
-  language: z.string().regex(/^[a-z]{2,3}$/).optional(),
+  language: z
+    .string()
+    .regex(/^[a-z]{2,3}$/)
+    .optional(),
 });
 owner.post("/statuses", async (c) => {
   const input = await body(c.req.raw, NewStatus);
@@ -125,7 +141,10 @@ owner.post("/statuses", async (c) => {
   return c.json({ id: status.id, uri: status.uri, url: status.url }, 200);
 });
 
-const EditStatus = z.object({ text: z.string().min(1).max(5000), spoiler_text: z.string().max(1000).optional() });
+const EditStatus = z.object({
+  text: z.string().min(1).max(5000),
+  spoiler_text: z.string().max(1000).optional(),
+});
 owner.put("/statuses/:id", async (c) => {
   const input = await body(c.req.raw, EditStatus);
   const status = await editNote(c.var.ctx, c.req.param("id"), {
@@ -185,7 +204,12 @@ owner.get("/statuses", async (c) => {
 owner.get("/relationships", async (c) => {
   const { owner: me } = await c.var.ctx.instance();
   const rows = await c.var.ctx.db
-    .select({ follower: follows.accountId, target: follows.targetAccountId, accepted: follows.accepted, uri: follows.uri })
+    .select({
+      follower: follows.accountId,
+      target: follows.targetAccountId,
+      accepted: follows.accepted,
+      uri: follows.uri,
+    })
     .from(follows);
   const ids = new Set(rows.flatMap((r) => [r.follower, r.target]));
   const accts = ids.size
@@ -193,8 +217,12 @@ owner.get("/relationships", async (c) => {
     : [];
   const uriOf = new Map(accts.filter((a) => ids.has(a.id)).map((a) => [a.id, a.uri]));
   return c.json({
-    followers: rows.filter((r) => r.target === me.id).map((r) => ({ account: uriOf.get(r.follower), accepted: r.accepted })),
-    following: rows.filter((r) => r.follower === me.id).map((r) => ({ account: uriOf.get(r.target), accepted: r.accepted })),
+    followers: rows
+      .filter((r) => r.target === me.id)
+      .map((r) => ({ account: uriOf.get(r.follower), accepted: r.accepted })),
+    following: rows
+      .filter((r) => r.follower === me.id)
+      .map((r) => ({ account: uriOf.get(r.target), accepted: r.accepted })),
   });
 });
 

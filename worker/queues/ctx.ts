@@ -9,7 +9,9 @@ import type { Bindings } from "../env";
 export async function ctxFromEnv(env: Bindings, execution?: ExecutionContext): Promise<Ctx | null> {
   let host: string | undefined;
   if (!env.WEB_DOMAIN) {
-    const row = await env.DB.prepare("SELECT web_domain FROM instance WHERE id = 1").first<{ web_domain: string }>();
+    const row = await env.DB.prepare("SELECT web_domain FROM instance WHERE id = 1").first<{
+      web_domain: string;
+    }>();
     if (!row) return null;
     host = row.web_domain;
   }

@@ -20,7 +20,11 @@ export type Outcome =
   | { kind: "retry"; error: string; delaySeconds?: number }
   | { kind: "permanent"; error: string };
 
-export async function consumeDelivery(batch: MessageBatch<DeliveryMessage>, env: Bindings, execution: ExecutionContext) {
+export async function consumeDelivery(
+  batch: MessageBatch<DeliveryMessage>,
+  env: Bindings,
+  execution: ExecutionContext,
+) {
   const ctx = await ctxFromEnv(env, execution);
   if (!ctx) return batch.retryAll({ delaySeconds: 30 });
   await Promise.all(
@@ -67,14 +71,22 @@ export async function deliverOne(ctx: Ctx, message: DeliveryMessage): Promise<Ou
   return outcome;
 }
 
-async function post(ctx: Ctx, message: DeliveryMessage, scheme: SignatureScheme): Promise<{ status?: number; error?: string }> {
+async function post(
+  ctx: Ctx,
+  message: DeliveryMessage,
+  scheme: SignatureScheme,
+): Promise<{ status?: number; error?: string }> {
   const keys = await localKeys(ctx);
   const key = message.signer === "instance" ? keys.instance : keys.owner;
   const body = new TextEncoder().encode(message.body);
   const request = await signRequest(
     new Request(message.inbox, {
       method: "POST",
-      headers: { "content-type": "application/activity+json", "user-agent": userAgent(ctx), accept: "application/activity+json" },
+      headers: {
+        "content-type": "application/activity+json",
+        "user-agent": userAgent(ctx),
+        accept: "application/activity+json",
+      },
       body,
     }),
     body,

@@ -10,9 +10,20 @@ import type { InboxMessage } from "./messages";
 /** Attempts before an incoming activity goes to the dead letters (wrangler.toml max_retries agrees). */
 export const INBOX_MAX_ATTEMPTS = 5;
 
-const PERMANENT_FETCH = new Set(["not_found", "gone", "id_mismatch", "bad_content_type", "bad_json", "too_large"]);
+const PERMANENT_FETCH = new Set([
+  "not_found",
+  "gone",
+  "id_mismatch",
+  "bad_content_type",
+  "bad_json",
+  "too_large",
+]);
 
-export async function consumeInbox(batch: MessageBatch<InboxMessage>, env: Bindings, execution: ExecutionContext) {
+export async function consumeInbox(
+  batch: MessageBatch<InboxMessage>,
+  env: Bindings,
+  execution: ExecutionContext,
+) {
   const ctx = await ctxFromEnv(env, execution);
   if (!ctx) return batch.retryAll({ delaySeconds: 30 });
   for (const message of batch.messages) {

@@ -31,7 +31,36 @@ export async function findAccountById(ctx: Ctx, id: string): Promise<Account | u
  * The account for an actor URI: from D1 when known and fresh, otherwise fetched (signed by the instance
  * actor), validated and stored. A stale profile is still returned when the refetch fails.
  */
-export async function resolveAccount(ctx: Ctx, uri: string, opts: { refresh?: boolean } = {}): Promise<Account> {
+export async function resolveAccount(
+  ctx: Ctx,
+  uri: string,
+  opts: { refresh?: boolean } = {},
+): Promise<Account> {
+  const memo = accountMemo(ctx);
+  const remembered = memo.get(uri);
+  if (remembered && !opts.refresh) return remembered;
+  const account = await resolveUncached(ctx, uri, opts);
+  memo.set(uri, account);
+  return account;
+}
+
+/**
+ * Accounts resolved within one Ctx (a request, or a queue batch where the same sender often appears
+ * many times), so each costs one query per batch rather than one per activity.
+ */
+const memos = new WeakMap<Ctx, Map<string, Account>>();
+function accountMemo(ctx: Ctx): Map<string, Account> {
+  let memo = memos.get(ctx);
+  if (!memo) memos.set(ctx, (memo = new Map()));
+  return memo;
+}
+
+/** Forgets a memoized account (after it was deleted or changed). */
+export function forgetAccount(ctx: Ctx, uri: string): void {
+  memos.get(ctx)?.delete(uri);
+}
+
+async function resolveUncached(ctx: Ctx, uri: string, opts: { refresh?: boolean }): Promise<Account> {
   const known = await findAccountByUri(ctx, uri);
   if (known?.local) return known;
   const fresh = known?.fetchedAt && Date.now() - Date.parse(known.fetchedAt) < PROFILE_TTL_MS;
@@ -53,7 +82,8 @@ export async function fetchAccount(ctx: Ctx, uri: string): Promise<Account> {
 /** Validates an actor document (already known to come from its own origin) and upserts it with its keys. */
 export async function storeActor(ctx: Ctx, document: unknown): Promise<Account> {
   const parsed = Actor.safeParse(document);
-  if (!parsed.success) throw new InvalidActorError(`invalid actor: ${parsed.error.issues[0]?.message ?? "?"}`);
+  if (!parsed.success)
+    throw new InvalidActorError(`invalid actor: ${parsed.error.issues[0]?.message ?? "?"}`);
   const actor = parsed.data;
   const host = new URL(actor.id).host;
   const values: NewAccount = {
@@ -88,7 +118,11 @@ export async function storeActor(ctx: Ctx, document: unknown): Promise<Account> 
   const { id: _id, ...update } = values;
   const keyRows = actorKeys(actor);
   const [rows] = await ctx.db.batch([
-    ctx.db.insert(accounts).values(values).onConflictDoUpdate({ target: accounts.uri, set: update }).returning(),
+    ctx.db
+      .insert(accounts)
+      .values(values)
+      .onConflictDoUpdate({ target: accounts.uri, set: update })
+      .returning(),
     ...keyRows.map((k) =>
       ctx.db
         .insert(remoteKeys)
@@ -101,6 +135,7 @@ export async function storeActor(ctx: Ctx, document: unknown): Promise<Account> 
   ]);
   const row = rows[0];
   if (!row) throw new Error("upsert returned no account");
+  accountMemo(ctx).set(row.uri, row);
   return row;
 }
 
@@ -118,7 +153,13 @@ export function actorKeys(actor: Actor) {
     if (!r.success || r.data.controller !== actor.id) continue;
     try {
       decodeEd25519PublicKey(r.data.publicKeyMultibase);
-      keys.push({ keyId: r.data.id, ownerUri: actor.id, kind: "ed25519", material: r.data.publicKeyMultibase, fetchedAt });
+      keys.push({
+        keyId: r.data.id,
+        ownerUri: actor.id,
+        kind: "ed25519",
+        material: r.data.publicKeyMultibase,
+        fetchedAt,
+      });
     } catch {
       // Not an Ed25519 Multikey: ignored, as FEP-521a allows other key types we do not verify.
     }

@@ -23,7 +23,11 @@ export interface Audience {
  * once, and queues one message per target inbox, shared inboxes deduplicated. Signing happens at send
  * time in the delivery consumer.
  */
-export async function deliver(ctx: Ctx, activity: Record<string, unknown>, audience: Audience): Promise<number> {
+export async function deliver(
+  ctx: Ctx,
+  activity: Record<string, unknown>,
+  audience: Audience,
+): Promise<number> {
   const inboxes = new Set<string>();
   const add = (a: Pick<Account, "local" | "inbox" | "sharedInbox">) => {
     if (a.local) return;
@@ -54,7 +58,10 @@ export async function deliver(ctx: Ctx, activity: Record<string, unknown>, audie
 }
 
 /** The activity with @context and an eddsa-jcs-2022 proof by the owner's Ed25519 key. */
-export async function signActivity(ctx: Ctx, activity: Record<string, unknown>): Promise<Record<string, unknown>> {
+export async function signActivity(
+  ctx: Ctx,
+  activity: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const { row } = await ctx.instance();
   const doc = activity["@context"] ? activity : { "@context": ACTIVITY_CONTEXT, ...activity };
   return createProof(doc, {

@@ -38,7 +38,12 @@ export async function unfollow(ctx: Ctx, target: Account): Promise<boolean> {
   const u = uris(ctx.config);
   await deliver(
     ctx,
-    { id: `${existing.uri}/undo`, type: "Undo", actor: u.actor, object: followActivity(ctx, existing, target) },
+    {
+      id: `${existing.uri}/undo`,
+      type: "Undo",
+      actor: u.actor,
+      object: followActivity(ctx, existing, target),
+    },
     { accounts: [inboxOnly(target)] },
   );
   return true;
@@ -56,7 +61,12 @@ export async function answerFollowRequest(ctx: Ctx, follower: Account, accept: b
 }
 
 /** Accept or Reject embedding the Follow with its original id, as Mastodon expects. */
-export async function sendFollowAnswer(ctx: Ctx, request: Follow, follower: Account, type: "Accept" | "Reject") {
+export async function sendFollowAnswer(
+  ctx: Ctx,
+  request: Follow,
+  follower: Account,
+  type: "Accept" | "Reject",
+) {
   const u = uris(ctx.config);
   await deliver(
     ctx,

@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import type { Config } from "../config";
-import type { Account, DB, InstanceRow } from "../db/client";
+import { d1Of, type Account, type DB, type InstanceRow } from "../db/client";
 import { accounts, instance } from "../db/schema";
 import { uris } from "../federation/uris";
 import { generateRsaKeyPair } from "../lib/http-signatures";
@@ -78,7 +78,7 @@ async function createInstance(db: DB, config: Config): Promise<void> {
   // Two concurrent first requests may race here: the loser's statements do nothing, and both read
   // the winner's row afterwards. The owner is inserted only if its instance row won, in the same batch
   // (D1's transaction), so there is never an instance without its owner.
-  const d1 = db.$client;
+  const d1 = d1Of(db);
   await d1.batch([
     d1
       .prepare(

@@ -31,7 +31,11 @@ export async function like(ctx: Ctx, statusUri: string): Promise<Status> {
   const uri = uris(ctx.config).activity(id);
   await ctx.db.insert(favourites).values({ id, accountId: owner.id, statusId: status.id, uri });
   const author = await authorOf(ctx, status);
-  await deliver(ctx, { id: uri, type: "Like", actor: uris(ctx.config).actor, object: status.uri }, { accounts: [author] });
+  await deliver(
+    ctx,
+    { id: uri, type: "Like", actor: uris(ctx.config).actor, object: status.uri },
+    { accounts: [author] },
+  );
   return status;
 }
 
@@ -76,7 +80,10 @@ export async function announce(ctx: Ctx, statusUri: string): Promise<Status> {
       local: true,
       visibility: "public",
       reblogOfId: target.id,
-      audience: { to: [PUBLIC], cc: [u.followers, ...(target.local ? [] : [(await authorOf(ctx, target)).uri])] },
+      audience: {
+        to: [PUBLIC],
+        cc: [u.followers, ...(target.local ? [] : [(await authorOf(ctx, target)).uri])],
+      },
       publishedAt: new Date().toISOString(),
     })
     .returning();
@@ -95,7 +102,12 @@ export async function unannounce(ctx: Ctx, statusUri: string): Promise<boolean> 
   const u = uris(ctx.config);
   await deliver(
     ctx,
-    { id: `${boost.uri}/undo`, type: "Undo", actor: u.actor, object: renderAnnounce(ctx.config, boost, target.uri) },
+    {
+      id: `${boost.uri}/undo`,
+      type: "Undo",
+      actor: u.actor,
+      object: renderAnnounce(ctx.config, boost, target.uri),
+    },
     { followers: true, accounts: [await authorOf(ctx, target)] },
   );
   return true;
@@ -106,7 +118,9 @@ async function findLike(ctx: Ctx, accountId: string, statusId: string) {
     await ctx.db
       .select()
       .from(favourites)
-      .where(and(eq(favourites.accountId, accountId), eq(favourites.statusId, statusId), isNull(favourites.emoji)))
+      .where(
+        and(eq(favourites.accountId, accountId), eq(favourites.statusId, statusId), isNull(favourites.emoji)),
+      )
       .limit(1)
   )[0];
 }

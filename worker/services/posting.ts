@@ -83,8 +83,16 @@ export async function publishNote(ctx: Ctx, input: NoteInput): Promise<Status> {
       sensitive: input.sensitive ?? Boolean(input.spoilerText),
       language: input.language ?? null,
       inReplyToUri: parent?.uri ?? null,
-      audience: addressing(u.followers, input.visibility, recipients.map((m) => m.uri)),
-      mentions: recipients.map((m) => ({ uri: m.uri, name: `@${m.username}@${m.domain}`, url: m.url ?? m.uri })),
+      audience: addressing(
+        u.followers,
+        input.visibility,
+        recipients.map((m) => m.uri),
+      ),
+      mentions: recipients.map((m) => ({
+        uri: m.uri,
+        name: `@${m.username}@${m.domain}`,
+        url: m.url ?? m.uri,
+      })),
       publishedAt: now,
     })
     .returning();

@@ -55,7 +55,12 @@ export async function storeRemoteNote(ctx: Ctx, note: Note, author: Account): Pr
 }
 
 /** Applies an edit to a stored remote note; only the fields an edit may change. */
-export async function updateRemoteNote(ctx: Ctx, existing: Status, note: Note, author: Account): Promise<void> {
+export async function updateRemoteNote(
+  ctx: Ctx,
+  existing: Status,
+  note: Note,
+  author: Account,
+): Promise<void> {
   const v = await noteToStatus(note, author);
   await ctx.db
     .update(statuses)
@@ -118,7 +123,10 @@ async function noteToStatus(note: Note, author: Account): Promise<NewStatus> {
   let poll: Poll | null = null;
   if (note.type === "Question") {
     const mode = note.anyOf ? "anyOf" : "oneOf";
-    const options = (note.anyOf ?? note.oneOf ?? []).map((o) => ({ name: o.name, votes: o.replies?.totalItems ?? 0 }));
+    const options = (note.anyOf ?? note.oneOf ?? []).map((o) => ({
+      name: o.name,
+      votes: o.replies?.totalItems ?? 0,
+    }));
     poll = { mode, options, votersCount: note.votersCount ?? 0 };
     if (note.endTime) poll.endTime = note.endTime;
     if (typeof note.closed === "string") poll.closed = note.closed;
@@ -133,7 +141,7 @@ async function noteToStatus(note: Note, author: Account): Promise<NewStatus> {
     type: note.type,
     visibility: visibilityOf(to, cc, author.followersUrl),
     content,
-    spoilerText: note.summary ? (note.summary.replace(/<[^>]*>/g, "").slice(0, 1000)) : "",
+    spoilerText: note.summary ? note.summary.replace(/<[^>]*>/g, "").slice(0, 1000) : "",
     sensitive: note.sensitive ?? false,
     language,
     inReplyToUri: note.inReplyTo ?? null,

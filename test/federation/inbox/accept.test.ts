@@ -27,7 +27,12 @@ async function followBob() {
 describe("Accept and Reject of the owner's Follow", () => {
   it("Accept (embedding the Follow) makes the follow accepted", async () => {
     const row = await followBob();
-    await process({ id: `${bob.id}#accepts/1`, type: "Accept", actor: bob.id, object: { id: row.uri, type: "Follow" } });
+    await process({
+      id: `${bob.id}#accepts/1`,
+      type: "Accept",
+      actor: bob.id,
+      object: { id: row.uri, type: "Follow" },
+    });
     expect(await rows("SELECT accepted FROM follows")).toEqual([{ accepted: 1 }]);
   });
 

@@ -41,7 +41,9 @@ describe("Create", () => {
   it("stores a post from a followed account with its HTML sanitized", async () => {
     await followBob();
     await process(create(note()));
-    const [s] = await rows<{ content: string; visibility: string; uri: string }>("SELECT content, visibility, uri FROM statuses");
+    const [s] = await rows<{ content: string; visibility: string; uri: string }>(
+      "SELECT content, visibility, uri FROM statuses",
+    );
     expect(s?.uri).toBe(`${bob.id}/statuses/1`);
     expect(s?.visibility).toBe("public");
     expect(s?.content).toContain("there");
@@ -63,7 +65,14 @@ describe("Create", () => {
             { type: "Mention", href: ACTOR, name: "@alice@example.com" },
             { type: "Hashtag", href: "https://remote.example/tags/perch", name: "#perch" },
           ],
-          attachment: [{ type: "Document", mediaType: "image/png", url: "https://remote.example/media/1.png", name: "a bird" }],
+          attachment: [
+            {
+              type: "Document",
+              mediaType: "image/png",
+              url: "https://remote.example/media/1.png",
+              name: "a bird",
+            },
+          ],
         }),
       ),
     );
@@ -81,7 +90,9 @@ describe("Create", () => {
   it("stores a reply to a local post", async () => {
     const mine = await publishNote(testCtx(), { text: "mine", visibility: "public" });
     await process(create(note({ inReplyTo: mine.uri })));
-    expect(await rows("SELECT in_reply_to_uri AS r FROM statuses WHERE local = 0")).toEqual([{ r: mine.uri }]);
+    expect(await rows("SELECT in_reply_to_uri AS r FROM statuses WHERE local = 0")).toEqual([
+      { r: mine.uri },
+    ]);
   });
 
   it("stores a Question with its poll and an Article with its title", async () => {
@@ -99,9 +110,17 @@ describe("Create", () => {
         }),
       ),
     );
-    await process(create(note({ id: `${bob.id}/articles/3`, type: "Article", name: "A title", content: "<p>body</p>" })));
+    await process(
+      create(note({ id: `${bob.id}/articles/3`, type: "Article", name: "A title", content: "<p>body</p>" })),
+    );
     const polls = await rows<{ poll: string }>("SELECT poll FROM statuses WHERE type = 'Question'");
-    expect(JSON.parse(polls[0]!.poll)).toMatchObject({ mode: "oneOf", options: [{ name: "yes", votes: 3 }, { name: "no", votes: 1 }] });
+    expect(JSON.parse(polls[0]!.poll)).toMatchObject({
+      mode: "oneOf",
+      options: [
+        { name: "yes", votes: 3 },
+        { name: "no", votes: 1 },
+      ],
+    });
     const articles = await rows<{ content: string }>("SELECT content FROM statuses WHERE type = 'Article'");
     expect(articles[0]?.content).toContain("<strong>A title</strong>");
   });
@@ -114,7 +133,9 @@ describe("Create", () => {
   });
 
   it("refuses a Create whose object is attributed to someone else", async () => {
-    await expect(process(create(note({ attributedTo: carol.id, id: `${carol.id}/statuses/9` })))).rejects.toThrow(PermanentError);
+    await expect(
+      process(create(note({ attributedTo: carol.id, id: `${carol.id}/statuses/9` }))),
+    ).rejects.toThrow(PermanentError);
   });
 
   it("re-fetches a forwarded Create's object from its origin instead of trusting the copy", async () => {

@@ -15,10 +15,17 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const followOf = (id = "https://remote.example/follows/1") => ({ id, type: "Follow", actor: bob.id, object: ACTOR });
+const followOf = (id = "https://remote.example/follows/1") => ({
+  id,
+  type: "Follow",
+  actor: bob.id,
+  object: ACTOR,
+});
 
 function sentBodies(spy: { mock: { calls: unknown[][] } }) {
-  return spy.mock.calls.flatMap((c) => (c[0] as { body: { inbox: string; body: string } }[]).map((m) => m.body));
+  return spy.mock.calls.flatMap((c) =>
+    (c[0] as { body: { inbox: string; body: string } }[]).map((m) => m.body),
+  );
 }
 
 describe("Follow", () => {
@@ -40,7 +47,9 @@ describe("Follow", () => {
 
   it("stays pending, with no Accept, when the owner approves followers manually", async () => {
     const me = await owner();
-    await env.DB.prepare("UPDATE accounts SET manually_approves_followers = 1 WHERE id = ?").bind(me.id).run();
+    await env.DB.prepare("UPDATE accounts SET manually_approves_followers = 1 WHERE id = ?")
+      .bind(me.id)
+      .run();
     const send = vi.spyOn(env.DELIVERY_QUEUE, "sendBatch");
     await process(followOf());
     expect(await rows("SELECT accepted FROM follows")).toEqual([{ accepted: 0 }]);

@@ -10,7 +10,9 @@ let bob: RemoteActor;
 let bobNew: RemoteActor;
 beforeEach(async () => {
   bob = await createRemoteActor("https://remote.example/users/bob");
-  bobNew = await createRemoteActor("https://new.example/users/bob", { alsoKnownAs: ["https://remote.example/users/bob"] });
+  bobNew = await createRemoteActor("https://new.example/users/bob", {
+    alsoKnownAs: ["https://remote.example/users/bob"],
+  });
   mockFetch({
     [bob.id]: () => activityJson(bob.document),
     [bobNew.id]: () => activityJson(bobNew.document),
@@ -23,7 +25,13 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const move = () => ({ id: `${bob.id}#moves/1`, type: "Move", actor: bob.id, object: bob.id, target: bobNew.id });
+const move = () => ({
+  id: `${bob.id}#moves/1`,
+  type: "Move",
+  actor: bob.id,
+  object: bob.id,
+  target: bobNew.id,
+});
 
 describe("Move", () => {
   it("of a followed account follows the new account (which lists the old one) and unfollows the old", async () => {
@@ -36,9 +44,13 @@ describe("Move", () => {
       me.id,
     );
     expect(following).toEqual([{ uri: bobNew.id, accepted: 0 }]);
-    const types = send.mock.calls.flatMap((c) => (c[0] as { body: { body: string } }[]).map((m) => JSON.parse(m.body.body).type));
+    const types = send.mock.calls.flatMap((c) =>
+      (c[0] as { body: { body: string } }[]).map((m) => JSON.parse(m.body.body).type),
+    );
     expect(types).toEqual(["Follow", "Undo"]);
-    expect(await rows("SELECT moved_to FROM accounts WHERE uri = ?", bob.id)).toEqual([{ moved_to: bobNew.id }]);
+    expect(await rows("SELECT moved_to FROM accounts WHERE uri = ?", bob.id)).toEqual([
+      { moved_to: bobNew.id },
+    ]);
   });
 
   it("is refused when the target does not list the old account in alsoKnownAs", async () => {
@@ -54,7 +66,9 @@ describe("Move", () => {
   it("of an account the owner does not follow only records where it went", async () => {
     await process(move());
     expect(await rows("SELECT count(*) AS n FROM follows")).toEqual([{ n: 0 }]);
-    expect(await rows("SELECT moved_to FROM accounts WHERE uri = ?", bob.id)).toEqual([{ moved_to: bobNew.id }]);
+    expect(await rows("SELECT moved_to FROM accounts WHERE uri = ?", bob.id)).toEqual([
+      { moved_to: bobNew.id },
+    ]);
   });
 });
 
@@ -72,12 +86,24 @@ describe("Add and Remove on the featured collection", () => {
     const featured = `${bob.id}/collections/featured`;
     await process({ id: `${bob.id}#add/1`, type: "Add", actor: bob.id, object: pinned.id, target: featured });
     expect(await rows("SELECT count(*) AS n FROM pins")).toEqual([{ n: 1 }]);
-    await process({ id: `${bob.id}#remove/1`, type: "Remove", actor: bob.id, object: pinned.id, target: featured });
+    await process({
+      id: `${bob.id}#remove/1`,
+      type: "Remove",
+      actor: bob.id,
+      object: pinned.id,
+      target: featured,
+    });
     expect(await rows("SELECT count(*) AS n FROM pins")).toEqual([{ n: 0 }]);
   });
 
   it("Add to some other collection is ignored", async () => {
-    await process({ id: `${bob.id}#add/2`, type: "Add", actor: bob.id, object: pinned.id, target: `${bob.id}/collections/other` });
+    await process({
+      id: `${bob.id}#add/2`,
+      type: "Add",
+      actor: bob.id,
+      object: pinned.id,
+      target: `${bob.id}/collections/other`,
+    });
     expect(await rows("SELECT count(*) AS n FROM pins")).toEqual([{ n: 0 }]);
   });
 });

@@ -19,17 +19,30 @@ describe("Like and EmojiReact", () => {
   it("Like of a local post is recorded", async () => {
     const post = await publishNote(testCtx(), { text: "like me", visibility: "public" });
     await process({ id: "https://remote.example/likes/1", type: "Like", actor: bob.id, object: post.uri });
-    expect(await rows("SELECT status_id, emoji FROM favourites")).toEqual([{ status_id: post.id, emoji: null }]);
+    expect(await rows("SELECT status_id, emoji FROM favourites")).toEqual([
+      { status_id: post.id, emoji: null },
+    ]);
   });
 
   it("EmojiReact is recorded with its emoji", async () => {
     const post = await publishNote(testCtx(), { text: "react", visibility: "public" });
-    await process({ id: "https://remote.example/reacts/1", type: "EmojiReact", actor: bob.id, object: post.uri, content: "🐦" });
+    await process({
+      id: "https://remote.example/reacts/1",
+      type: "EmojiReact",
+      actor: bob.id,
+      object: post.uri,
+      content: "🐦",
+    });
     expect(await rows("SELECT emoji FROM favourites")).toEqual([{ emoji: "🐦" }]);
   });
 
   it("Like of a post that is not the owner's is ignored", async () => {
-    await process({ id: "https://remote.example/likes/2", type: "Like", actor: bob.id, object: "https://other.example/notes/1" });
+    await process({
+      id: "https://remote.example/likes/2",
+      type: "Like",
+      actor: bob.id,
+      object: "https://other.example/notes/1",
+    });
     expect(await rows("SELECT * FROM favourites")).toEqual([]);
   });
 });
@@ -37,26 +50,53 @@ describe("Like and EmojiReact", () => {
 describe("Announce", () => {
   it("of a local post is recorded as a boost", async () => {
     const post = await publishNote(testCtx(), { text: "boost", visibility: "public" });
-    await process({ id: "https://remote.example/boosts/1", type: "Announce", actor: bob.id, object: post.uri, to: [PUBLIC] });
-    expect(await rows("SELECT reblog_of_id FROM statuses WHERE local = 0")).toEqual([{ reblog_of_id: post.id }]);
+    await process({
+      id: "https://remote.example/boosts/1",
+      type: "Announce",
+      actor: bob.id,
+      object: post.uri,
+      to: [PUBLIC],
+    });
+    expect(await rows("SELECT reblog_of_id FROM statuses WHERE local = 0")).toEqual([
+      { reblog_of_id: post.id },
+    ]);
   });
 
   it("from a followed account fetches the boosted post from its origin", async () => {
     await ownerFollows(bob.document);
-    const boosted = { id: `${carol.id}/statuses/5`, type: "Note", attributedTo: carol.id, content: "<p>carol's</p>", to: [PUBLIC] };
+    const boosted = {
+      id: `${carol.id}/statuses/5`,
+      type: "Note",
+      attributedTo: carol.id,
+      content: "<p>carol's</p>",
+      to: [PUBLIC],
+    };
     mockFetch({
       [bob.id]: () => activityJson(bob.document),
       [carol.id]: () => activityJson(carol.document),
       [boosted.id]: () => activityJson(boosted),
     });
-    await process({ id: "https://remote.example/boosts/2", type: "Announce", actor: bob.id, object: boosted.id, to: [PUBLIC] });
-    const all = await rows<{ uri: string; reblog_of_id: string | null }>("SELECT uri, reblog_of_id FROM statuses ORDER BY id");
+    await process({
+      id: "https://remote.example/boosts/2",
+      type: "Announce",
+      actor: bob.id,
+      object: boosted.id,
+      to: [PUBLIC],
+    });
+    const all = await rows<{ uri: string; reblog_of_id: string | null }>(
+      "SELECT uri, reblog_of_id FROM statuses ORDER BY id",
+    );
     expect(all.map((s) => s.uri).sort()).toEqual([boosted.id, "https://remote.example/boosts/2"].sort());
   });
 
   it("from an account the owner does not follow, of a remote post, is ignored without fetching", async () => {
     const mock = mockFetch({ [bob.id]: () => activityJson(bob.document) });
-    await process({ id: "https://remote.example/boosts/3", type: "Announce", actor: bob.id, object: `${carol.id}/statuses/5` });
+    await process({
+      id: "https://remote.example/boosts/3",
+      type: "Announce",
+      actor: bob.id,
+      object: `${carol.id}/statuses/5`,
+    });
     expect(await rows("SELECT * FROM statuses")).toEqual([]);
     expect(mock.calls.some((r) => r.url.includes("statuses/5"))).toBe(false);
   });

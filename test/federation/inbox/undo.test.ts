@@ -15,7 +15,12 @@ beforeEach(async () => {
 });
 afterEach(() => restoreFetch());
 
-const follow = { id: "https://remote.example/follows/1", type: "Follow", actor: "https://remote.example/users/bob", object: ACTOR };
+const follow = {
+  id: "https://remote.example/follows/1",
+  type: "Follow",
+  actor: "https://remote.example/users/bob",
+  object: ACTOR,
+};
 
 describe("Undo", () => {
   it("of a Follow removes the follower", async () => {
@@ -47,11 +52,26 @@ describe("Undo", () => {
 
   it("of an Announce removes the boost", async () => {
     const post = await publishNote(testCtx(), { text: "boost me", visibility: "public" });
-    const announce = { id: "https://remote.example/boosts/1", type: "Announce", actor: bob.id, object: post.uri, to: ["https://www.w3.org/ns/activitystreams#Public"] };
+    const announce = {
+      id: "https://remote.example/boosts/1",
+      type: "Announce",
+      actor: bob.id,
+      object: post.uri,
+      to: ["https://www.w3.org/ns/activitystreams#Public"],
+    };
     await process(announce);
-    expect(await rows("SELECT count(*) AS n FROM statuses WHERE reblog_of_id = ?", post.id)).toEqual([{ n: 1 }]);
-    await process({ id: "https://remote.example/boosts/1/undo", type: "Undo", actor: bob.id, object: announce });
-    expect(await rows("SELECT count(*) AS n FROM statuses WHERE reblog_of_id = ?", post.id)).toEqual([{ n: 0 }]);
+    expect(await rows("SELECT count(*) AS n FROM statuses WHERE reblog_of_id = ?", post.id)).toEqual([
+      { n: 1 },
+    ]);
+    await process({
+      id: "https://remote.example/boosts/1/undo",
+      type: "Undo",
+      actor: bob.id,
+      object: announce,
+    });
+    expect(await rows("SELECT count(*) AS n FROM statuses WHERE reblog_of_id = ?", post.id)).toEqual([
+      { n: 0 },
+    ]);
   });
 
   it("of a Block lifts it", async () => {

@@ -41,26 +41,47 @@ describe("Update", () => {
     const forged = { ...note, attributedTo: carol.id, content: "<p>hijacked</p>" };
     // Carol cannot even claim the object: it is not on her host, so the fast path would refuse it;
     // and if she claims authorship the consumer refuses it as well.
-    await expect(process({ id: `${carol.id}#u`, type: "Update", actor: carol.id, object: forged })).rejects.toThrow();
+    await expect(
+      process({ id: `${carol.id}#u`, type: "Update", actor: carol.id, object: forged }),
+    ).rejects.toThrow();
     expect(await rows("SELECT content FROM statuses")).toEqual([{ content: "<p>first</p>" }]);
   });
 
   it("of the actor's own profile updates the stored account", async () => {
-    await process({ id: `${bob.id}#updates/p`, type: "Update", actor: bob.id, object: { ...bob.document, name: "Robert" } });
-    expect(await rows("SELECT display_name FROM accounts WHERE uri = ?", bob.id)).toEqual([{ display_name: "Robert" }]);
+    await process({
+      id: `${bob.id}#updates/p`,
+      type: "Update",
+      actor: bob.id,
+      object: { ...bob.document, name: "Robert" },
+    });
+    expect(await rows("SELECT display_name FROM accounts WHERE uri = ?", bob.id)).toEqual([
+      { display_name: "Robert" },
+    ]);
   });
 
   it("of another actor's profile is refused", async () => {
     await expect(
-      process({ id: `${bob.id}#updates/p`, type: "Update", actor: bob.id, object: { ...carol.document, name: "Evil" } }),
+      process({
+        id: `${bob.id}#updates/p`,
+        type: "Update",
+        actor: bob.id,
+        object: { ...carol.document, name: "Evil" },
+      }),
     ).rejects.toThrow(PermanentError);
   });
 });
 
 describe("Delete", () => {
   it("of a note by its author turns it into a tombstone", async () => {
-    await process({ id: `${note.id}#delete`, type: "Delete", actor: bob.id, object: { id: note.id, type: "Tombstone" } });
-    const [s] = await rows<{ deleted_at: string | null; content: string }>("SELECT deleted_at, content FROM statuses");
+    await process({
+      id: `${note.id}#delete`,
+      type: "Delete",
+      actor: bob.id,
+      object: { id: note.id, type: "Tombstone" },
+    });
+    const [s] = await rows<{ deleted_at: string | null; content: string }>(
+      "SELECT deleted_at, content FROM statuses",
+    );
     expect(s?.deleted_at).toBeTruthy();
     expect(s?.content).toBe("");
   });

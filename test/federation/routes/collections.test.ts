@@ -21,16 +21,25 @@ describe("collections", () => {
   it("the outbox counts public and unlisted posts and pages them newest first as Create activities", async () => {
     const ctx = testCtx();
     const posts = [];
-    for (let i = 0; i < 23; i++) posts.push(await publishNote(ctx, { text: `post ${i}`, visibility: "public" }));
+    for (let i = 0; i < 23; i++)
+      posts.push(await publishNote(ctx, { text: `post ${i}`, visibility: "public" }));
     await publishNote(ctx, { text: "secret", visibility: "private" });
     const outbox = await get("/users/alice/outbox");
-    expect(outbox.body).toMatchObject({ type: "OrderedCollection", totalItems: 23, first: `${ACTOR}/outbox?page=true` });
+    expect(outbox.body).toMatchObject({
+      type: "OrderedCollection",
+      totalItems: 23,
+      first: `${ACTOR}/outbox?page=true`,
+    });
     const first = await get("/users/alice/outbox?page=true");
     expect(first.body.type).toBe("OrderedCollectionPage");
     expect(first.body.orderedItems).toHaveLength(20);
     expect(first.body.orderedItems[0]).toMatchObject({ type: "Create", object: { id: posts[22]!.uri } });
     const next = await get(new URL(first.body.next).pathname + new URL(first.body.next).search);
-    expect(next.body.orderedItems.map((a: any) => a.object.content)).toEqual(["<p>post 2</p>", "<p>post 1</p>", "<p>post 0</p>"]);
+    expect(next.body.orderedItems.map((a: any) => a.object.content)).toEqual([
+      "<p>post 2</p>",
+      "<p>post 1</p>",
+      "<p>post 0</p>",
+    ]);
     expect(next.body.next).toBeUndefined();
   });
 
@@ -54,7 +63,12 @@ describe("local objects", () => {
   it("a public post's URL serves the Note, and its activity URL the Create", async () => {
     const post = await publishNote(testCtx(), { text: "hello", visibility: "public" });
     const note = await get(new URL(post.uri).pathname);
-    expect(note.body).toMatchObject({ id: post.uri, type: "Note", attributedTo: ACTOR, content: "<p>hello</p>" });
+    expect(note.body).toMatchObject({
+      id: post.uri,
+      type: "Note",
+      attributedTo: ACTOR,
+      content: "<p>hello</p>",
+    });
     expect(note.body["@context"]).toBeDefined();
     const create = await get(`${new URL(post.uri).pathname}/activity`);
     expect(create.body).toMatchObject({ type: "Create", object: { id: post.uri } });

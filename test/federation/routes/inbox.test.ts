@@ -9,7 +9,13 @@ let bob: RemoteActor;
 let carol: RemoteActor;
 
 function follow(actor: RemoteActor, id = `${actor.id}#follows/${crypto.randomUUID()}`) {
-  return { "@context": "https://www.w3.org/ns/activitystreams", id, type: "Follow", actor: actor.id, object: ACTOR };
+  return {
+    "@context": "https://www.w3.org/ns/activitystreams",
+    id,
+    type: "Follow",
+    actor: actor.id,
+    object: ACTOR,
+  };
 }
 
 async function errorOf(res: Response) {
@@ -53,7 +59,12 @@ describe("the inbox fast path", () => {
   });
 
   it("accepts and ignores an activity type it does not handle", async () => {
-    const activity = { id: `${bob.id}#listen/1`, type: "Listen", actor: bob.id, object: "https://remote.example/songs/1" };
+    const activity = {
+      id: `${bob.id}#listen/1`,
+      type: "Listen",
+      actor: bob.id,
+      object: "https://remote.example/songs/1",
+    };
     expect((await request(await bob.post(INBOX, activity))).status).toBe(202);
   });
 
@@ -116,7 +127,9 @@ describe("the inbox refuses bad input with the right status", () => {
   });
 
   it("401 for a signature dated outside the time window", async () => {
-    const res = await request(await bob.post(INBOX, follow(bob), { now: new Date(Date.now() - 3 * 3600_000) }));
+    const res = await request(
+      await bob.post(INBOX, follow(bob), { now: new Date(Date.now() - 3 * 3600_000) }),
+    );
     expect(res.status).toBe(401);
   });
 

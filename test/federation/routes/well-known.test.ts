@@ -14,7 +14,10 @@ describe("WebFinger", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^application\/jrd\+json/);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
-    const jrd = (await res.json()) as { subject: string; links: { rel: string; type?: string; href: string }[] };
+    const jrd = (await res.json()) as {
+      subject: string;
+      links: { rel: string; type?: string; href: string }[];
+    };
     expect(jrd.subject).toBe("acct:alice@example.com");
     expect(jrd.links).toContainEqual({ rel: "self", type: "application/activity+json", href: ACTOR });
   });
@@ -28,9 +31,7 @@ describe("WebFinger", () => {
   });
 
   it("resolves the instance actor for acct:WEB_DOMAIN@WEB_DOMAIN", async () => {
-    const res = await request(
-      "/.well-known/webfinger?resource=acct:social.example.com@social.example.com",
-    );
+    const res = await request("/.well-known/webfinger?resource=acct:social.example.com@social.example.com");
     expect(res.status).toBe(200);
     const jrd = (await res.json()) as { links: { rel: string; href: string }[] };
     expect(jrd.links.find((l) => l.rel === "self")?.href).toBe("https://social.example.com/actor");
@@ -44,11 +45,14 @@ describe("WebFinger", () => {
     },
   );
 
-  it.each(["", "acct:", "alice", "acct:a@b@c", "http://[bad"])("answers 400 for a malformed resource %j", async (resource) => {
-    const res = await request(`/.well-known/webfinger?resource=${encodeURIComponent(resource)}`);
-    expect(res.status).toBe(400);
-    expect(await res.json()).toHaveProperty("error");
-  });
+  it.each(["", "acct:", "alice", "acct:a@b@c", "http://[bad"])(
+    "answers 400 for a malformed resource %j",
+    async (resource) => {
+      const res = await request(`/.well-known/webfinger?resource=${encodeURIComponent(resource)}`);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toHaveProperty("error");
+    },
+  );
 
   it("answers 400 without a resource parameter", async () => {
     expect((await request("/.well-known/webfinger")).status).toBe(400);
@@ -72,7 +76,9 @@ describe("host-meta and NodeInfo", () => {
   });
 
   it("links NodeInfo 2.0 and 2.1 from discovery, and both describe a closed single-user server", async () => {
-    const discovery = (await (await request("/.well-known/nodeinfo")).json()) as { links: { href: string }[] };
+    const discovery = (await (await request("/.well-known/nodeinfo")).json()) as {
+      links: { href: string }[];
+    };
     expect(discovery.links.map((l) => l.href)).toEqual([
       "https://social.example.com/nodeinfo/2.0",
       "https://social.example.com/nodeinfo/2.1",

@@ -7,7 +7,11 @@ import type { InboxContext } from "./index";
 function followWhere({ activity, actor, local }: InboxContext) {
   const followId = objectId(activity.object);
   if (!followId) return undefined;
-  return and(eq(follows.uri, followId), eq(follows.accountId, local.owner.id), eq(follows.targetAccountId, actor.id));
+  return and(
+    eq(follows.uri, followId),
+    eq(follows.accountId, local.owner.id),
+    eq(follows.targetAccountId, actor.id),
+  );
 }
 
 /** Accept of our Follow: only the followed account can accept it. */

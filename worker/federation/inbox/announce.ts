@@ -12,14 +12,24 @@ import type { InboxContext } from "./index";
 export async function handleAnnounce({ ctx, activity, actor, local }: InboxContext): Promise<void> {
   const target = objectId(activity.object);
   if (!target) return;
-  const existing = await ctx.db.select({ id: statuses.id }).from(statuses).where(eq(statuses.uri, activity.id)).limit(1);
+  const existing = await ctx.db
+    .select({ id: statuses.id })
+    .from(statuses)
+    .where(eq(statuses.uri, activity.id))
+    .limit(1);
   if (existing.length > 0) return;
   const isLocal = target.startsWith(`${local.owner.uri}/`);
   if (!isLocal) {
     const following = await ctx.db
       .select({ id: follows.id })
       .from(follows)
-      .where(and(eq(follows.accountId, local.owner.id), eq(follows.targetAccountId, actor.id), eq(follows.accepted, true)))
+      .where(
+        and(
+          eq(follows.accountId, local.owner.id),
+          eq(follows.targetAccountId, actor.id),
+          eq(follows.accepted, true),
+        ),
+      )
       .limit(1);
     if (following.length === 0) return;
   }

@@ -3,7 +3,7 @@ import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
 import { follows } from "../../db/schema";
 import { fetchActivityPub } from "../../lib/remote-fetch";
-import { findStatusByUri, parseNote, storeRemoteNote } from "../../services/remote-statuses";
+import { parseNote, storeRemoteNote } from "../../services/remote-statuses";
 import { fetchOptions } from "../../services/signing";
 import { NOTE_TYPES, objectId, type Note } from "../schemas";
 import { localStatusId } from "../uris";
@@ -18,7 +18,6 @@ export async function handleCreate(ic: InboxContext): Promise<void> {
   const note = await authenticObject(ic);
   if (!note) return;
   if (note.attributedTo !== ic.actor.uri) throw new PermanentError("Create by someone other than the author");
-  if (await findStatusByUri(ic.ctx, note.id)) return;
   if (!(await concernsOwner(ic.ctx, ic, note))) return;
   await storeRemoteNote(ic.ctx, note, ic.actor);
 }
@@ -40,18 +39,32 @@ export async function authenticObject({ ctx, activity, authentic }: InboxContext
   }
 }
 
-async function concernsOwner(ctx: Ctx, { local, actor }: { local: InboxContext["local"]; actor: Account }, note: Note) {
+async function concernsOwner(
+  ctx: Ctx,
+  { local, actor }: { local: InboxContext["local"]; actor: Account },
+  note: Note,
+) {
   const ownerUri = local.owner.uri;
   const addressed = [...(note.to ?? []), ...(note.cc ?? [])].includes(ownerUri);
   const mentioned = (note.tag ?? []).some(
-    (t) => !!t && typeof t === "object" && (t as { type?: unknown; href?: unknown }).type === "Mention" && (t as { href?: unknown }).href === ownerUri,
+    (t) =>
+      !!t &&
+      typeof t === "object" &&
+      (t as { type?: unknown; href?: unknown }).type === "Mention" &&
+      (t as { href?: unknown }).href === ownerUri,
   );
   if (addressed || mentioned) return true;
   if (note.inReplyTo && localStatusId(ctx.config, note.inReplyTo)) return true;
   const following = await ctx.db
     .select({ id: follows.id })
     .from(follows)
-    .where(and(eq(follows.accountId, local.owner.id), eq(follows.targetAccountId, actor.id), eq(follows.accepted, true)))
+    .where(
+      and(
+        eq(follows.accountId, local.owner.id),
+        eq(follows.targetAccountId, actor.id),
+        eq(follows.accepted, true),
+      ),
+    )
     .limit(1);
   return following.length > 0;
 }

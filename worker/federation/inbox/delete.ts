@@ -1,5 +1,6 @@
 import { and, eq, or } from "drizzle-orm";
 import { accounts, blocks, favourites, follows, pins, remoteKeys, statuses } from "../../db/schema";
+import { forgetAccount } from "../../services/accounts";
 import { objectId } from "../schemas";
 import type { InboxContext } from "./index";
 
@@ -12,6 +13,7 @@ export async function handleDelete({ ctx, activity, actor }: InboxContext): Prom
   if (!id) return;
   const db = ctx.db;
   if (id === actor.uri) {
+    forgetAccount(ctx, actor.uri);
     await db.batch([
       db.delete(statuses).where(eq(statuses.accountId, actor.id)),
       db.delete(favourites).where(eq(favourites.accountId, actor.id)),

@@ -30,7 +30,13 @@ export async function handleFollow({ ctx, activity, actor, local }: InboxContext
   } else {
     [row] = await ctx.db
       .insert(follows)
-      .values({ id: newId(), accountId: actor.id, targetAccountId: local.owner.id, uri: activity.id, accepted: autoAccept })
+      .values({
+        id: newId(),
+        accountId: actor.id,
+        targetAccountId: local.owner.id,
+        uri: activity.id,
+        accepted: autoAccept,
+      })
       .returning();
   }
   await markFederated(ctx.db);

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
 import { blocks } from "../../db/schema";
@@ -70,15 +70,27 @@ export async function processActivity(ctx: Ctx, message: InboxMessage): Promise<
   } else {
     actor = await resolveAccount(ctx, activity.actor);
   }
-  if (activity.type !== "Undo" && activity.type !== "Delete" && (await isBlocked(ctx, local.owner.id, actor.id))) return;
+  if (
+    activity.type !== "Undo" &&
+    activity.type !== "Delete" &&
+    (await isBlocked(ctx, local.owner.id, actor.id))
+  )
+    return;
   await handler({ ctx, activity, actor, local, authentic });
 }
 
+/** The owner's blocks, read once per Ctx (a queue batch): the list is short, the check is per activity. */
+const blockedByCtx = new WeakMap<Ctx, Promise<Set<string>>>();
+
 async function isBlocked(ctx: Ctx, ownerId: string, accountId: string): Promise<boolean> {
-  const row = await ctx.db
-    .select({ a: blocks.accountId })
-    .from(blocks)
-    .where(and(eq(blocks.accountId, ownerId), eq(blocks.targetAccountId, accountId)))
-    .limit(1);
-  return row.length > 0;
+  let blocked = blockedByCtx.get(ctx);
+  if (!blocked) {
+    blocked = ctx.db
+      .select({ target: blocks.targetAccountId })
+      .from(blocks)
+      .where(eq(blocks.accountId, ownerId))
+      .then((rows) => new Set(rows.map((r) => r.target)));
+    blockedByCtx.set(ctx, blocked);
+  }
+  return (await blocked).has(accountId);
 }

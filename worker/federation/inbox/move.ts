@@ -15,7 +15,8 @@ export async function handleMove({ ctx, activity, actor, local }: InboxContext):
   const targetRef = IdRef.safeParse(activity.target);
   if (!targetRef.success) throw new PermanentError("Move has no target");
   const target = await resolveAccount(ctx, targetRef.data, { refresh: true });
-  if (!target.alsoKnownAs.includes(actor.uri)) throw new PermanentError("target does not list the old account in alsoKnownAs");
+  if (!target.alsoKnownAs.includes(actor.uri))
+    throw new PermanentError("target does not list the old account in alsoKnownAs");
   await ctx.db.update(accounts).set({ movedTo: target.uri }).where(eq(accounts.id, actor.id));
   const following = await findFollow(ctx, local.owner.id, actor.id);
   if (!following) return;

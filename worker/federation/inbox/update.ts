@@ -10,7 +10,12 @@ const ACTOR_TYPES = new Set(["Person", "Service", "Application", "Group", "Organ
 export async function handleUpdate(ic: InboxContext): Promise<void> {
   const { ctx, activity, actor } = ic;
   const object = activity.object as { type?: unknown } | undefined;
-  if (object && typeof object === "object" && typeof object.type === "string" && ACTOR_TYPES.has(object.type)) {
+  if (
+    object &&
+    typeof object === "object" &&
+    typeof object.type === "string" &&
+    ACTOR_TYPES.has(object.type)
+  ) {
     if (objectId(object) !== actor.uri) throw new PermanentError("actor may only update itself");
     if (!ic.authentic) return;
     await storeActor(ctx, object);

@@ -60,7 +60,11 @@ collections.get("/users/:username/outbox", async (c) => {
 
 async function outboxItem(ctx: Ctx, s: typeof statuses.$inferSelect) {
   if (!s.reblogOfId) return renderCreate(ctx.config, s);
-  const target = await ctx.db.select({ uri: statuses.uri }).from(statuses).where(eq(statuses.id, s.reblogOfId)).limit(1);
+  const target = await ctx.db
+    .select({ uri: statuses.uri })
+    .from(statuses)
+    .where(eq(statuses.id, s.reblogOfId))
+    .limit(1);
   return renderAnnounce(ctx.config, s, target[0]?.uri ?? "");
 }
 

@@ -45,7 +45,10 @@ export async function receive(ctx: Ctx, request: Request): Promise<Response> {
   }
   const parsed = Activity.safeParse(json);
   if (!parsed.success) {
-    throw badRequest(`Not a valid activity: ${parsed.error.issues[0]?.path.join(".") || "body"} ${parsed.error.issues[0]?.message ?? ""}`.trim(), "invalid_activity");
+    throw badRequest(
+      `Not a valid activity: ${parsed.error.issues[0]?.path.join(".") || "body"} ${parsed.error.issues[0]?.message ?? ""}`.trim(),
+      "invalid_activity",
+    );
   }
   const activity = parsed.data;
   const raw = json as Record<string, unknown>;
@@ -69,7 +72,8 @@ export async function receive(ctx: Ctx, request: Request): Promise<Response> {
   if (OWNED_OBJECT_TYPES.has(activity.type)) {
     const oid = objectId(activity.object);
     if (!oid) throw badRequest(`${activity.type} has no object`, "no_object");
-    if (hostOf(oid) !== hostOf(activity.actor)) throw badRequest("Object is not on the actor's host", "object_origin");
+    if (hostOf(oid) !== hostOf(activity.actor))
+      throw badRequest("Object is not on the actor's host", "object_origin");
   }
 
   const fresh = await ctx.db.run(
@@ -77,13 +81,20 @@ export async function receive(ctx: Ctx, request: Request): Promise<Response> {
   );
   if (fresh.meta.changes === 0) return new Response(null, { status: 202 });
 
-  const message: InboxMessage = { activity: raw, signer, proofVerified, receivedAt: new Date().toISOString() };
+  const message: InboxMessage = {
+    activity: raw,
+    signer,
+    proofVerified,
+    receivedAt: new Date().toISOString(),
+  };
   try {
     await ctx.env.INBOX_QUEUE.send(message, { contentType: "json" });
   } catch {
     // Forget the id so the sender's retry is not taken for a duplicate.
     await ctx.db.run(sql`DELETE FROM inbox_seen WHERE activity_id = ${activity.id}`);
-    throw new HttpError(503, "Inbox queue unavailable, retry later", "queue_unavailable", { "retry-after": "60" });
+    throw new HttpError(503, "Inbox queue unavailable, retry later", "queue_unavailable", {
+      "retry-after": "60",
+    });
   }
   return new Response(null, { status: 202 });
 }

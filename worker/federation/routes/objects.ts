@@ -17,7 +17,8 @@ export const objects = new Hono<AppEnv>();
 
 async function findLocal(c: Context<AppEnv>, username: string, id: string): Promise<Status> {
   const ctx = c.var.ctx;
-  if (username.toLowerCase() !== ctx.config.username.toLowerCase() || !/^\d{1,20}$/.test(id)) throw notFound();
+  if (username.toLowerCase() !== ctx.config.username.toLowerCase() || !/^\d{1,20}$/.test(id))
+    throw notFound();
   const { owner } = await ctx.instance();
   const row = (
     await ctx.db
@@ -35,10 +36,17 @@ async function serveObject(c: Context<AppEnv>, row: Status, asActivity: boolean)
   const ctx = c.var.ctx;
   if (row.deletedAt) return activityJson(c, renderTombstone(row), 410);
   if (row.reblogOfId) {
-    const target = await ctx.db.select({ uri: statuses.uri }).from(statuses).where(eq(statuses.id, row.reblogOfId)).limit(1);
+    const target = await ctx.db
+      .select({ uri: statuses.uri })
+      .from(statuses)
+      .where(eq(statuses.id, row.reblogOfId))
+      .limit(1);
     return activityJson(c, withContext(renderAnnounce(ctx.config, row, target[0]?.uri ?? "")));
   }
-  return activityJson(c, withContext(asActivity ? renderCreate(ctx.config, row) : renderNote(ctx.config, row)));
+  return activityJson(
+    c,
+    withContext(asActivity ? renderCreate(ctx.config, row) : renderNote(ctx.config, row)),
+  );
 }
 
 objects.get("/users/:username/statuses/:id", async (c) => {

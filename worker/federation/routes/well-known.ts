@@ -107,7 +107,10 @@ wellKnown.get("/nodeinfo/:version{2\\.[01]}", async (c) => {
     .where(and(eq(statuses.accountId, owner.id), isNull(statuses.deletedAt), isNull(statuses.reblogOfId)));
   const software = { name: "perch", version: VERSION };
   c.header("access-control-allow-origin", "*");
-  c.header("content-type", `application/json; profile="http://nodeinfo.diaspora.software/ns/schema/${version}#"`);
+  c.header(
+    "content-type",
+    `application/json; profile="http://nodeinfo.diaspora.software/ns/schema/${version}#"`,
+  );
   return c.body(
     JSON.stringify({
       version,
