@@ -45,8 +45,7 @@ const seed = async () => {
     try {
       const res = await fetch(`http://localhost:${port}/nodeinfo/2.1`);
       if (res.ok) {
-        const user = given.has("USERNAME") ? "(USERNAME)" : "me";
-        console.log(`\nPerch is up: http://localhost:${port}/ — owner account ready (${user}).`);
+        console.log(`\nPerch is up at http://localhost:${port}/ and its owner account is ready.`);
         return;
       }
       console.error(`\nPerch answered ${res.status} on first start: ${await res.text()}`);
