@@ -3,9 +3,8 @@ import type { Ctx } from "../context";
 import { remoteKeys } from "../db/schema";
 import { importEd25519PublicKey, importPublicKeyPem, type KeyLookup } from "../lib/http-signatures";
 import { decodeEd25519PublicKey } from "../lib/multikey";
-import { fetchActivityPub } from "../lib/remote-fetch";
 import { storeActor } from "../services/accounts";
-import { fetchOptions } from "../services/signing";
+import { fetchDocument } from "../services/signing";
 import { Actor, Url } from "./schemas";
 
 /** A key is refetched (rotation) at most this often. */
@@ -73,7 +72,7 @@ async function fetchKey(ctx: Ctx, keyId: string): Promise<KeyRow | null> {
   const documentUrl = keyId.split("#")[0] as string;
   let doc: Record<string, unknown>;
   try {
-    doc = (await fetchActivityPub(documentUrl, fetchOptions(ctx))).document;
+    doc = (await fetchDocument(ctx, documentUrl)).document;
   } catch {
     return null;
   }
@@ -84,7 +83,7 @@ async function fetchKey(ctx: Ctx, keyId: string): Promise<KeyRow | null> {
       typeof doc.owner === "string" ? doc.owner : typeof doc.controller === "string" ? doc.controller : null;
     if (!owner || !Url.safeParse(owner).success) return null;
     try {
-      actorDoc = (await fetchActivityPub(owner, fetchOptions(ctx))).document;
+      actorDoc = (await fetchDocument(ctx, owner)).document;
     } catch {
       return null;
     }

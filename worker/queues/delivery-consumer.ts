@@ -4,7 +4,7 @@ import { hosts } from "../db/schema";
 import type { Bindings } from "../env";
 import { signRequest, type SignatureScheme } from "../lib/http-signatures";
 import { checkRemoteUrl } from "../lib/url-safety";
-import { localKeys, userAgent } from "../services/signing";
+import { localKeys, rememberScheme, userAgent } from "../services/signing";
 import { backoffSeconds, ctxFromEnv } from "./ctx";
 import { keepDeadLetter } from "./dead-letters";
 import type { DeliveryMessage } from "./messages";
@@ -63,7 +63,7 @@ export async function deliverOne(ctx: Ctx, message: DeliveryMessage): Promise<Ou
   let result = await post(ctx, message, scheme);
   if (result.status === 401 && scheme === "cavage") {
     const second = await post(ctx, message, "rfc9421");
-    if (second.status !== undefined && second.status < 300) await setScheme(ctx, host, "rfc9421");
+    if (second.status !== undefined && second.status < 300) await rememberScheme(ctx, host, "rfc9421");
     result = second;
   }
   const outcome = classify(result);
@@ -129,11 +129,4 @@ async function recordHealth(ctx: Ctx, host: string, healthy: boolean) {
         THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || MIN(1440, 1 << MIN(20, consecutive_failures + 1 - ${BREAKER_THRESHOLD})) || ' minutes')
         ELSE NULL END,
       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
-}
-
-async function setScheme(ctx: Ctx, host: string, scheme: SignatureScheme) {
-  await ctx.db
-    .insert(hosts)
-    .values({ host, signatureScheme: scheme })
-    .onConflictDoUpdate({ target: hosts.host, set: { signatureScheme: scheme } });
 }

@@ -6,9 +6,9 @@ import { Actor, actorFields, Multikey, PublicKey } from "../federation/schemas";
 import { sanitizeHtml } from "../lib/html/sanitize";
 import { newId } from "../lib/ids";
 import { decodeEd25519PublicKey } from "../lib/multikey";
-import { fetchActivityPub, RemoteFetchError } from "../lib/remote-fetch";
+import { RemoteFetchError } from "../lib/remote-fetch";
 import { resolveHandle } from "../lib/webfinger-client";
-import { fetchOptions } from "./signing";
+import { fetchDocument, fetchOptions } from "./signing";
 
 /** How long a fetched remote profile is used before it is fetched again on demand. */
 const PROFILE_TTL_MS = 24 * 60 * 60 * 1000;
@@ -75,7 +75,7 @@ async function resolveUncached(ctx: Ctx, uri: string, opts: { refresh?: boolean 
 
 /** Fetches an actor document and stores it. Throws RemoteFetchError or InvalidActorError. */
 export async function fetchAccount(ctx: Ctx, uri: string): Promise<Account> {
-  const { document } = await fetchActivityPub(uri, fetchOptions(ctx));
+  const { document } = await fetchDocument(ctx, uri);
   return storeActor(ctx, document);
 }
 

@@ -7,9 +7,8 @@ import { Note } from "../federation/schemas";
 import { localStatusId } from "../federation/uris";
 import { sanitizeHtml } from "../lib/html/sanitize";
 import { newId } from "../lib/ids";
-import { fetchActivityPub } from "../lib/remote-fetch";
 import { resolveAccount } from "./accounts";
-import { fetchOptions } from "./signing";
+import { fetchDocument } from "./signing";
 
 export class InvalidObjectError extends Error {
   override name = "InvalidObjectError";
@@ -25,7 +24,7 @@ export async function findStatusByUri(ctx: Ctx, uri: string): Promise<Status | u
 export async function resolveStatus(ctx: Ctx, uri: string): Promise<Status> {
   const known = await findStatusByUri(ctx, uri);
   if (known) return known;
-  const { document } = await fetchActivityPub(uri, fetchOptions(ctx));
+  const { document } = await fetchDocument(ctx, uri);
   const note = parseNote(document);
   const author = await resolveAccount(ctx, note.attributedTo);
   return storeRemoteNote(ctx, note, author);

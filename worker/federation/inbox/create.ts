@@ -2,9 +2,8 @@ import { and, eq } from "drizzle-orm";
 import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
 import { follows } from "../../db/schema";
-import { fetchActivityPub } from "../../lib/remote-fetch";
 import { parseNote, storeRemoteNote } from "../../services/remote-statuses";
-import { fetchOptions } from "../../services/signing";
+import { fetchDocument } from "../../services/signing";
 import { NOTE_TYPES, objectId, type Note } from "../schemas";
 import { localStatusId } from "../uris";
 import { PermanentError, type InboxContext } from "./index";
@@ -28,7 +27,7 @@ export async function authenticObject({ ctx, activity, authentic }: InboxContext
   if (!authentic || typeof object === "string") {
     const id = objectId(object);
     if (!id) throw new PermanentError("object has no id");
-    object = (await fetchActivityPub(id, fetchOptions(ctx))).document;
+    object = (await fetchDocument(ctx, id)).document;
   }
   const type = (object as { type?: unknown } | null)?.type;
   if (typeof type !== "string" || !(NOTE_TYPES as readonly string[]).includes(type)) return null;
