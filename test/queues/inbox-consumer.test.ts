@@ -71,3 +71,45 @@ describe("the inbox queue consumer", () => {
     expect(await rows("SELECT count(*) AS n FROM dead_letters")).toEqual([{ n: 1 }]);
   });
 });
+
+describe("batched writes in the inbox consumer", () => {
+  const PUBLIC = "https://www.w3.org/ns/activitystreams#Public";
+  const note = (n: number) => ({
+    id: `${bob.id}/statuses/${n}`,
+    type: "Note",
+    attributedTo: bob.id,
+    content: `<p>post ${n}</p>`,
+    to: [PUBLIC, ACTOR],
+  });
+  const create = (n: number) => ({
+    id: `${bob.id}/statuses/${n}/activity`,
+    type: "Create",
+    actor: bob.id,
+    object: note(n),
+  });
+
+  it("stores every Create of a batch and acks each", async () => {
+    mockFetch({ [bob.id]: () => activityJson(bob.document) });
+    const result = await run([1, 2, 3].map((n) => msg(create(n))));
+    expect(result.explicitAcks.sort()).toEqual(
+      [1, 2, 3].map((n) => `${bob.id}/statuses/${n}/activity`).sort(),
+    );
+    expect(await rows("SELECT count(*) AS n FROM statuses")).toEqual([{ n: 3 }]);
+  });
+
+  it("never lets a Delete overtake the Create before it in the same batch", async () => {
+    mockFetch({ [bob.id]: () => activityJson(bob.document) });
+    await run([
+      msg(create(1)),
+      msg({ id: `${bob.id}/statuses/1#delete`, type: "Delete", actor: bob.id, object: note(1).id }),
+      msg(create(2)),
+    ]);
+    const stored = await rows<{ uri: string; deleted: number }>(
+      "SELECT uri, deleted_at IS NOT NULL AS deleted FROM statuses ORDER BY uri",
+    );
+    expect(stored).toEqual([
+      { uri: note(1).id, deleted: 1 },
+      { uri: note(2).id, deleted: 0 },
+    ]);
+  });
+});

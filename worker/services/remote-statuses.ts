@@ -43,6 +43,15 @@ export function parseNote(document: unknown): Note {
   return parsed.data;
 }
 
+/**
+ * The INSERT for a remote note, idempotent on its URI, not yet run: for a caller that batches its
+ * writes. (Wrapped in an object because a drizzle query is a thenable that awaiting would run.)
+ */
+export async function remoteNoteInsert(ctx: Ctx, note: Note, author: Account) {
+  const values = await noteToStatus(note, author);
+  return { query: ctx.db.insert(statuses).values(values).onConflictDoNothing() };
+}
+
 /** Stores a remote note (idempotent on its URI) and returns the stored row. */
 export async function storeRemoteNote(ctx: Ctx, note: Note, author: Account): Promise<Status> {
   const values = await noteToStatus(note, author);

@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
 import { follows } from "../../db/schema";
-import { parseNote, storeRemoteNote } from "../../services/remote-statuses";
+import { parseNote, remoteNoteInsert, storeRemoteNote } from "../../services/remote-statuses";
 import { fetchDocument } from "../../services/signing";
 import { NOTE_TYPES, objectId, type Note } from "../schemas";
 import { localStatusId } from "../uris";
@@ -18,7 +18,8 @@ export async function handleCreate(ic: InboxContext): Promise<void> {
   if (!note) return;
   if (note.attributedTo !== ic.actor.uri) throw new PermanentError("Create by someone other than the author");
   if (!(await concernsOwner(ic.ctx, ic, note))) return;
-  await storeRemoteNote(ic.ctx, note, ic.actor);
+  if (ic.defer) ic.defer((await remoteNoteInsert(ic.ctx, note, ic.actor)).query);
+  else await storeRemoteNote(ic.ctx, note, ic.actor);
 }
 
 /** The activity's object as a validated Note, re-fetched from its origin when the activity was forwarded. */

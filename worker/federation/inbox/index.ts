@@ -1,4 +1,5 @@
 import { eq } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
 import { blocks } from "../../db/schema";
@@ -26,6 +27,11 @@ export interface InboxContext {
   local: Instance;
   /** False when the activity was forwarded by a third party without a proof: its object must be re-fetched. */
   authentic: boolean;
+  /**
+   * When set, a handler may hand its final write here instead of running it: the queue consumer runs
+   * the writes of consecutive messages as one D1 batch.
+   */
+  defer?: (write: BatchItem<"sqlite">) => void;
 }
 
 export type Handler = (ic: InboxContext) => Promise<void>;
@@ -53,7 +59,11 @@ const handlers: Record<string, Handler> = {
   Remove: handleRemove,
 };
 
-export async function processActivity(ctx: Ctx, message: InboxMessage): Promise<void> {
+export async function processActivity(
+  ctx: Ctx,
+  message: InboxMessage,
+  defer?: (write: BatchItem<"sqlite">) => void,
+): Promise<void> {
   const parsed = Activity.safeParse(message.activity);
   if (!parsed.success) throw new PermanentError("activity failed validation");
   const activity = parsed.data;
@@ -76,7 +86,7 @@ export async function processActivity(ctx: Ctx, message: InboxMessage): Promise<
     (await isBlocked(ctx, local.owner.id, actor.id))
   )
     return;
-  await handler({ ctx, activity, actor, local, authentic });
+  await handler({ ctx, activity, actor, local, authentic, ...(defer ? { defer } : {}) });
 }
 
 /** The owner's blocks, read once per Ctx (a queue batch): the list is short, the check is per activity. */
