@@ -16,13 +16,15 @@ let spy: ReturnType<typeof vi.spyOn> | undefined;
 export function mockFetch(routes: Record<string, Route>): FetchMock {
   restoreFetch();
   const mock: FetchMock = { calls: [] };
-  spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const request = new Request(input, init);
-    mock.calls.push(request.clone());
-    const route = routes[request.url];
-    if (!route) return new Response("not found", { status: 404 });
-    return typeof route === "function" ? route(request) : route.clone();
-  });
+  spy = vi
+    .spyOn(globalThis, "fetch")
+    .mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
+      mock.calls.push(request.clone());
+      const route = routes[request.url];
+      if (!route) return new Response("not found", { status: 404 });
+      return typeof route === "function" ? route(request) : route.clone();
+    });
   return mock;
 }
 

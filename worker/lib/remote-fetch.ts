@@ -39,7 +39,8 @@ export class RemoteFetchError extends Error {
   }
 }
 
-export const AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"';
+export const AP_ACCEPT =
+  'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"';
 const AP_TYPES = /^application\/(activity\+json|ld\+json)\s*(;|$)/i;
 
 /** GETs a bounded body, following at most `maxRedirects` redirects, each to a safe URL. */
@@ -62,7 +63,8 @@ export async function fetchBounded(
     try {
       response = await fetch(request, { redirect: "manual", signal });
     } catch (e) {
-      const timedOut = signal.aborted || (e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError"));
+      const timedOut =
+        signal.aborted || (e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError"));
       throw new RemoteFetchError(timedOut ? "timeout" : "network", current);
     }
     if (response.status >= 300 && response.status < 400 && response.headers.has("location")) {
@@ -72,11 +74,21 @@ export async function fetchBounded(
       continue;
     }
     const body = await readCapped(response, opts.maxBytes ?? 1_048_576, current, signal);
-    return { url: current, status: response.status, contentType: response.headers.get("content-type") ?? "", body };
+    return {
+      url: current,
+      status: response.status,
+      contentType: response.headers.get("content-type") ?? "",
+      body,
+    };
   }
 }
 
-async function readCapped(response: Response, max: number, url: string, signal: AbortSignal): Promise<Uint8Array> {
+async function readCapped(
+  response: Response,
+  max: number,
+  url: string,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
   const declared = Number(response.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > max) {
     await response.body?.cancel();
@@ -129,7 +141,8 @@ export async function fetchActivityPub(
   } catch {
     throw new RemoteFetchError("bad_json", url);
   }
-  if (!document || typeof document !== "object" || Array.isArray(document)) throw new RemoteFetchError("bad_json", url);
+  if (!document || typeof document !== "object" || Array.isArray(document))
+    throw new RemoteFetchError("bad_json", url);
   const id = (document as { id?: unknown }).id;
   if (id !== url && id !== res.url) throw new RemoteFetchError("id_mismatch", url);
   return { url: id, document: document as Record<string, unknown> };

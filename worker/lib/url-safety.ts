@@ -28,14 +28,20 @@ export function checkRemoteUrl(
   const loopback = isLoopback(host);
   if (loopback) {
     if (!opts.allowLoopback) return { ok: false, reason: "private_address" };
-    if (url.protocol !== "http:" && url.protocol !== "https:") return { ok: false, reason: "scheme_not_allowed" };
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      return { ok: false, reason: "scheme_not_allowed" };
     return { ok: true, url };
   }
   if (url.protocol !== "https:") return { ok: false, reason: "scheme_not_allowed" };
   if (isIpv4(host) || host.startsWith("[")) {
     return { ok: false, reason: isPrivateIp(host) ? "private_address" : "ip_literal" };
   }
-  if (!host.includes(".") || host.endsWith(".local") || host.endsWith(".internal") || host.endsWith(".localhost")) {
+  if (
+    !host.includes(".") ||
+    host.endsWith(".local") ||
+    host.endsWith(".internal") ||
+    host.endsWith(".localhost")
+  ) {
     return { ok: false, reason: "private_address" };
   }
   if (url.port && url.port !== "443") return { ok: false, reason: "port_not_allowed" };

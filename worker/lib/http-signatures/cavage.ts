@@ -28,7 +28,8 @@ export function parseCavage(header: string): CavageSignature {
   while (re.lastIndex < header.length && (m = re.exec(header))) {
     params.set((m[1] as string).toLowerCase(), m[2] ?? (m[3] as string));
   }
-  if (re.lastIndex < header.length && header.slice(re.lastIndex).trim()) throw new CavageParseError("unparsable parameters");
+  if (re.lastIndex < header.length && header.slice(re.lastIndex).trim())
+    throw new CavageParseError("unparsable parameters");
   const keyId = params.get("keyid");
   const signature = params.get("signature");
   if (!keyId || !signature) throw new CavageParseError("keyId and signature are required");

@@ -6,12 +6,7 @@ import { parseRfc9421, Rfc9421Error, serializeParams, signatureBase } from "./rf
 import { StructuredFieldError } from "./structured-fields";
 
 export { checkBodyDigest, contentDigestHeader, digestHeader } from "./digest";
-export {
-  generateRsaKeyPair,
-  importEd25519PublicKey,
-  importPublicKeyPem,
-  importRsaPrivateKey,
-} from "./keys";
+export { generateRsaKeyPair, importEd25519PublicKey, importPublicKeyPem, importRsaPrivateKey } from "./keys";
 
 export type SignatureScheme = "cavage" | "rfc9421";
 
@@ -52,7 +47,10 @@ export async function signRequest(
     }
     const draft = new Request(url, { method: request.method, headers });
     const signature = await signBytes(opts.privateKey, encoder.encode(cavageSigningString(draft, covered)));
-    headers.set("signature", formatCavage(opts.keyId, ed ? "hs2019" : "rsa-sha256", covered, toBase64(signature)));
+    headers.set(
+      "signature",
+      formatCavage(opts.keyId, ed ? "hs2019" : "rsa-sha256", covered, toBase64(signature)),
+    );
   } else {
     const covered = ["@method", "@target-uri"];
     if (hasBody) {
@@ -90,8 +88,7 @@ export type VerifyFailure =
   | "bad_signature";
 
 export type VerifyResult =
-  | { ok: true; keyId: string; scheme: SignatureScheme }
-  | { ok: false; reason: VerifyFailure; keyId?: string };
+  { ok: true; keyId: string; scheme: SignatureScheme } | { ok: false; reason: VerifyFailure; keyId?: string };
 
 /** Key lookup: called with refresh=false first, and at most once more with refresh=true (key rotation). */
 export type KeyLookup = (keyId: string, refresh: boolean) => Promise<CryptoKey | null>;
@@ -115,7 +112,11 @@ interface Prepared {
 }
 
 /** Verifies a draft-cavage or RFC 9421 signature on an incoming request, and its body digest. */
-export async function verifyRequest(request: Request, lookupKey: KeyLookup, opts: VerifyOptions): Promise<VerifyResult> {
+export async function verifyRequest(
+  request: Request,
+  lookupKey: KeyLookup,
+  opts: VerifyOptions,
+): Promise<VerifyResult> {
   const now = (opts.now ?? new Date()).getTime() / 1000;
   const window = opts.windowSeconds ?? 3600;
   let prepared: Prepared | VerifyResult;
@@ -135,7 +136,8 @@ export async function verifyRequest(request: Request, lookupKey: KeyLookup, opts
   const hasBody = opts.body !== null && opts.body.byteLength > 0;
   if (opts.requireDigest ?? hasBody) {
     const digest = await checkBodyDigest(request.headers, opts.body ?? new ArrayBuffer(0));
-    if (digest === "missing" || digest === "unsupported") return { ok: false, reason: "digest_missing", keyId };
+    if (digest === "missing" || digest === "unsupported")
+      return { ok: false, reason: "digest_missing", keyId };
     if (digest === "mismatch") return { ok: false, reason: "digest_mismatch", keyId };
   }
 
@@ -153,7 +155,12 @@ export async function verifyRequest(request: Request, lookupKey: KeyLookup, opts
   return { ok: false, reason: "bad_signature", keyId };
 }
 
-function timeCheck(created: number | undefined, expires: number | undefined, now: number, window: number): VerifyFailure | null {
+function timeCheck(
+  created: number | undefined,
+  expires: number | undefined,
+  now: number,
+  window: number,
+): VerifyFailure | null {
   if (created !== undefined) {
     if (created > now + window) return "future";
     if (created < now - window) return "expired";
@@ -162,7 +169,12 @@ function timeCheck(created: number | undefined, expires: number | undefined, now
   return null;
 }
 
-function prepareCavage(request: Request, opts: VerifyOptions, now: number, window: number): Prepared | VerifyResult {
+function prepareCavage(
+  request: Request,
+  opts: VerifyOptions,
+  now: number,
+  window: number,
+): Prepared | VerifyResult {
   const header = cavageHeader(request.headers);
   if (!header) return { ok: false, reason: "missing" };
   const sig = parseCavage(header);
@@ -194,18 +206,26 @@ function prepareCavage(request: Request, opts: VerifyOptions, now: number, windo
     keyId: sig.keyId,
     data,
     signature: sig.signature,
-    alg: alg === "rsa-sha256" || alg === "rsa-v1_5-sha256" ? "rsa" : alg === "ed25519" ? "ed25519" : undefined,
+    alg:
+      alg === "rsa-sha256" || alg === "rsa-v1_5-sha256" ? "rsa" : alg === "ed25519" ? "ed25519" : undefined,
   };
 }
 
-function prepareRfc9421(request: Request, opts: VerifyOptions, now: number, window: number): Prepared | VerifyResult {
+function prepareRfc9421(
+  request: Request,
+  opts: VerifyOptions,
+  now: number,
+  window: number,
+): Prepared | VerifyResult {
   const sig = parseRfc9421(request.headers);
   if (sig.alg && sig.alg !== "rsa-v1_5-sha256" && sig.alg !== "ed25519") {
     return { ok: false, reason: "unsupported_algorithm", keyId: sig.keyId };
   }
   const covered = new Set(sig.components);
   const hasBody = opts.body !== null && opts.body.byteLength > 0;
-  const target = covered.has("@target-uri") || (covered.has("@authority") && (covered.has("@path") || covered.has("@request-target")));
+  const target =
+    covered.has("@target-uri") ||
+    (covered.has("@authority") && (covered.has("@path") || covered.has("@request-target")));
   if (!covered.has("@method") || !target || (hasBody && !covered.has("content-digest"))) {
     return { ok: false, reason: "headers_not_covered", keyId: sig.keyId };
   }

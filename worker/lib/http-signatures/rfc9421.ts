@@ -90,7 +90,10 @@ export function signatureBase(request: Request, components: string[], rawParams:
   return lines.join("\n");
 }
 
-export function serializeParams(components: string[], params: { created: number; keyid: string; alg?: string }): string {
+export function serializeParams(
+  components: string[],
+  params: { created: number; keyid: string; alg?: string },
+): string {
   const list = `(${components.map((c) => `"${c}"`).join(" ")})`;
   return `${list};created=${params.created};keyid="${params.keyid}"${params.alg ? `;alg="${params.alg}"` : ""}`;
 }
