@@ -9,13 +9,7 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml", environment: "test" },
         miniflare: {
-          bindings: {
-            TEST_MIGRATIONS: migrations,
-            ACCOUNT_DOMAIN: "example.com",
-            WEB_DOMAIN: "social.example.com",
-            USERNAME: "alice",
-            OWNER_PASSWORD: "correct horse battery staple",
-          },
+          bindings: { TEST_MIGRATIONS: migrations },
         },
       }),
     ],

@@ -3,14 +3,14 @@ import { payloadTooLarge } from "./errors";
 export const MAX_INBOX_BODY = 1_048_576;
 
 /**
- * Reads a request body once, refusing (413) anything over `max` bytes: first by Content-Length, then
- * while streaming, so a missing or lying Content-Length does not help.
+ * Reads a stream to its end, or stops (and cancels it) as soon as it passes `max` bytes: then the
+ * answer is null. Sizes are counted as bytes arrive, so a missing or lying Content-Length does not help.
  */
-export async function readBodyCapped(request: Request, max: number): Promise<ArrayBuffer> {
-  const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > max) throw payloadTooLarge(`Body is larger than ${max} bytes`);
-  if (!request.body) return new ArrayBuffer(0);
-  const reader = request.body.getReader();
+export async function readStreamCapped(
+  stream: ReadableStream<Uint8Array>,
+  max: number,
+): Promise<Uint8Array | null> {
+  const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -19,7 +19,7 @@ export async function readBodyCapped(request: Request, max: number): Promise<Arr
     size += value.byteLength;
     if (size > max) {
       await reader.cancel();
-      throw payloadTooLarge(`Body is larger than ${max} bytes`);
+      return null;
     }
     chunks.push(value);
   }
@@ -29,5 +29,15 @@ export async function readBodyCapped(request: Request, max: number): Promise<Arr
     out.set(c, offset);
     offset += c.byteLength;
   }
-  return out.buffer;
+  return out;
+}
+
+/** Reads a request body once, refusing (413) anything over `max` bytes. */
+export async function readBodyCapped(request: Request, max: number): Promise<ArrayBuffer> {
+  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(declared) && declared > max) throw payloadTooLarge(`Body is larger than ${max} bytes`);
+  if (!request.body) return new ArrayBuffer(0);
+  const body = await readStreamCapped(request.body, max);
+  if (!body) throw payloadTooLarge(`Body is larger than ${max} bytes`);
+  return body.buffer as ArrayBuffer;
 }

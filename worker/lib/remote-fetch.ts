@@ -1,3 +1,4 @@
+import { readStreamCapped } from "./body";
 import { checkRemoteUrl, type UrlRejection } from "./url-safety";
 
 /**
@@ -95,31 +96,14 @@ async function readCapped(
     throw new RemoteFetchError("too_large", url);
   }
   if (!response.body) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+  let body: Uint8Array | null;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > max) {
-        await reader.cancel();
-        throw new RemoteFetchError("too_large", url);
-      }
-      chunks.push(value);
-    }
-  } catch (e) {
-    if (e instanceof RemoteFetchError) throw e;
+    body = await readStreamCapped(response.body, max);
+  } catch {
     throw new RemoteFetchError(signal.aborted ? "timeout" : "network", url);
   }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  if (!body) throw new RemoteFetchError("too_large", url);
+  return body;
 }
 
 /**

@@ -90,6 +90,12 @@ export async function findFollow(ctx: Ctx, accountId: string, targetId: string):
   )[0];
 }
 
+/** Whether `accountId` follows `targetId` with an accepted follow. */
+export async function isFollowing(ctx: Ctx, accountId: string, targetId: string): Promise<boolean> {
+  const row = await findFollow(ctx, accountId, targetId);
+  return row?.accepted === true;
+}
+
 function followActivity(ctx: Ctx, row: Follow, target: Account) {
   return { id: row.uri, type: "Follow", actor: uris(ctx.config).actor, object: target.uri };
 }

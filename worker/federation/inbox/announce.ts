@@ -1,5 +1,6 @@
-import { and, eq } from "drizzle-orm";
-import { follows, statuses } from "../../db/schema";
+import { eq } from "drizzle-orm";
+import { statuses } from "../../db/schema";
+import { isFollowing } from "../../services/following";
 import { newId } from "../../lib/ids";
 import { resolveStatus, visibilityOf } from "../../services/remote-statuses";
 import { objectId } from "../schemas";
@@ -19,20 +20,7 @@ export async function handleAnnounce({ ctx, activity, actor, local }: InboxConte
     .limit(1);
   if (existing.length > 0) return;
   const isLocal = target.startsWith(`${local.owner.uri}/`);
-  if (!isLocal) {
-    const following = await ctx.db
-      .select({ id: follows.id })
-      .from(follows)
-      .where(
-        and(
-          eq(follows.accountId, local.owner.id),
-          eq(follows.targetAccountId, actor.id),
-          eq(follows.accepted, true),
-        ),
-      )
-      .limit(1);
-    if (following.length === 0) return;
-  }
+  if (!isLocal && !(await isFollowing(ctx, local.owner.id, actor.id))) return;
   const boosted = await resolveStatus(ctx, target);
   if (boosted.deletedAt || (boosted.visibility !== "public" && boosted.visibility !== "unlisted")) return;
   const to = activity.to ?? [];

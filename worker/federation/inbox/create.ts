@@ -1,8 +1,7 @@
-import { and, eq } from "drizzle-orm";
 import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
-import { follows } from "../../db/schema";
 import { parseNote, remoteNoteInsert, storeRemoteNote } from "../../services/remote-statuses";
+import { isFollowing } from "../../services/following";
 import { fetchDocument } from "../../services/signing";
 import { NOTE_TYPES, objectId, type Note } from "../schemas";
 import { localStatusId } from "../uris";
@@ -55,16 +54,5 @@ async function concernsOwner(
   );
   if (addressed || mentioned) return true;
   if (note.inReplyTo && localStatusId(ctx.config, note.inReplyTo)) return true;
-  const following = await ctx.db
-    .select({ id: follows.id })
-    .from(follows)
-    .where(
-      and(
-        eq(follows.accountId, local.owner.id),
-        eq(follows.targetAccountId, actor.id),
-        eq(follows.accepted, true),
-      ),
-    )
-    .limit(1);
-  return following.length > 0;
+  return isFollowing(ctx, local.owner.id, actor.id);
 }
