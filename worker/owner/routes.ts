@@ -200,30 +200,24 @@ owner.get("/statuses", async (c) => {
   return c.json(rows);
 });
 
-/** Follow relationships in both directions, with their state. */
+/** Follow relationships in both directions, with their state (the owner's own, newest first). */
 owner.get("/relationships", async (c) => {
-  const { owner: me } = await c.var.ctx.instance();
-  const rows = await c.var.ctx.db
-    .select({
-      follower: follows.accountId,
-      target: follows.targetAccountId,
-      accepted: follows.accepted,
-      uri: follows.uri,
-    })
-    .from(follows);
-  const ids = new Set(rows.flatMap((r) => [r.follower, r.target]));
-  const accts = ids.size
-    ? await c.var.ctx.db.select({ id: accounts.id, uri: accounts.uri }).from(accounts)
-    : [];
-  const uriOf = new Map(accts.filter((a) => ids.has(a.id)).map((a) => [a.id, a.uri]));
-  return c.json({
-    followers: rows
-      .filter((r) => r.target === me.id)
-      .map((r) => ({ account: uriOf.get(r.follower), accepted: r.accepted })),
-    following: rows
-      .filter((r) => r.follower === me.id)
-      .map((r) => ({ account: uriOf.get(r.target), accepted: r.accepted })),
-  });
+  const ctx = c.var.ctx;
+  const { owner: me } = await ctx.instance();
+  type Side = typeof follows.accountId | typeof follows.targetAccountId;
+  const list = (mine: Side, theirs: Side) =>
+    ctx.db
+      .select({ account: accounts.uri, accepted: follows.accepted })
+      .from(follows)
+      .innerJoin(accounts, eq(accounts.id, theirs))
+      .where(eq(mine, me.id))
+      .orderBy(desc(follows.id))
+      .limit(1000);
+  const [followers, following] = await Promise.all([
+    list(follows.targetAccountId, follows.accountId),
+    list(follows.accountId, follows.targetAccountId),
+  ]);
+  return c.json({ followers, following });
 });
 
 /** What finally failed to deliver or to process. */
