@@ -113,3 +113,20 @@ describe("batched writes in the inbox consumer", () => {
     ]);
   });
 });
+
+describe("activities forwarded without a proof", () => {
+  it("are refused by the consumer unless they are a Create or Update", async () => {
+    mockFetch({ [bob.id]: () => activityJson(bob.document) });
+    const like = { id: `${bob.id}#likes/1`, type: "Like", actor: bob.id, object: `${ACTOR}/statuses/1` };
+    const result = await run([
+      { ...msg(like), body: { ...msg(like).body, signer: "https://other.example/users/carol" } },
+    ]);
+    expect(result.retryMessages).toEqual([]);
+    expect(await rows("SELECT error FROM dead_letters")).toEqual([
+      {
+        error:
+          "PermanentError: Like forwarded by https://other.example/users/carol without its actor's proof",
+      },
+    ]);
+  });
+});

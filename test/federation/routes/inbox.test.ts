@@ -180,3 +180,27 @@ describe("the inbox refuses bad input with the right status", () => {
     expect(await errorOf(res)).toMatch(/host/);
   });
 });
+
+describe("forwarded activities", () => {
+  it("401 for an Announce forwarded by a third party without its actor's proof", async () => {
+    const announce = {
+      id: `${bob.id}#boosts/1`,
+      type: "Announce",
+      actor: bob.id,
+      object: `${ACTOR}/statuses/1`,
+    };
+    expect((await request(await carol.post(INBOX, announce))).status).toBe(401);
+  });
+
+  it("202 for a Create forwarded by a third party: the consumer fetches its object from its origin", async () => {
+    const create = {
+      id: `${bob.id}/statuses/9/activity`,
+      type: "Create",
+      actor: bob.id,
+      object: { id: `${bob.id}/statuses/9`, type: "Note", attributedTo: bob.id, content: "hi" },
+    };
+    const send = vi.spyOn(env.INBOX_QUEUE, "send");
+    expect((await request(await carol.post(INBOX, create))).status).toBe(202);
+    expect(send.mock.calls[0]?.[0]).toMatchObject({ signer: carol.id, proofVerified: false });
+  });
+});

@@ -71,6 +71,10 @@ export async function processActivity(
   if (!handler) return;
   const local = await ctx.instance();
   const authentic = message.proofVerified || message.signer === activity.actor;
+  // Only a Create or Update can be trusted without its actor's signature: their object is re-fetched.
+  if (!authentic && activity.type !== "Create" && activity.type !== "Update") {
+    throw new PermanentError(`${activity.type} forwarded by ${message.signer} without its actor's proof`);
+  }
   let actor: Account;
   if (activity.type === "Delete") {
     // The actor may be gone already (410): only data we hold can be deleted, so a cached row suffices.

@@ -23,6 +23,9 @@ export const inbox = new Hono<AppEnv>();
 inbox.post("/inbox", (c) => receive(c.var.ctx, c.req.raw));
 inbox.post("/users/:username/inbox", (c) => receive(c.var.ctx, c.req.raw));
 
+/** Forwarded without a proof, these are accepted because their object is fetched again from its origin. */
+export const REFETCHABLE_TYPES = new Set(["Create", "Update"]);
+
 /** Types whose object must live on the actor's own host. */
 const OWNED_OBJECT_TYPES = new Set(["Create", "Update", "Delete"]);
 
@@ -54,15 +57,15 @@ export async function receive(ctx: Ctx, request: Request): Promise<Response> {
   const raw = json as Record<string, unknown>;
 
   // Origin checks. A forwarded activity (signed by someone other than its actor) is accepted only with
-  // a valid FEP-8b32 proof by its actor, or for Create/Update/Announce whose object the consumer
-  // re-fetches from its origin; anything else from a third party is refused.
+  // a valid FEP-8b32 proof by its actor, or for a Create or Update whose object the consumer re-fetches
+  // from its origin; anything else from a third party is refused.
   let proofVerified = false;
   if (raw.proof !== undefined) {
     proofVerified = await checkProof(ctx, raw, activity.actor);
     if (!proofVerified) throw unauthorized("Object integrity proof does not verify", "bad_proof");
   }
   if (signer !== activity.actor && !proofVerified) {
-    if (!["Create", "Update", "Announce"].includes(activity.type)) {
+    if (!REFETCHABLE_TYPES.has(activity.type)) {
       throw unauthorized("Signer is not the activity's actor", "actor_mismatch");
     }
   }
