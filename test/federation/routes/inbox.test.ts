@@ -204,3 +204,10 @@ describe("forwarded activities", () => {
     expect(send.mock.calls[0]?.[0]).toMatchObject({ signer: carol.id, proofVerified: false });
   });
 });
+
+describe("inbox addresses", () => {
+  it("404 for the inbox of a user that does not exist", async () => {
+    const res = await request(await bob.post(`${BASE}/users/nobody/inbox`, follow(bob)));
+    expect(res.status).toBe(404);
+  });
+});

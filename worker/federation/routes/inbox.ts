@@ -3,7 +3,7 @@ import { eq, sql } from "drizzle-orm";
 import type { AppEnv } from "../../app";
 import type { Ctx } from "../../context";
 import { readBodyCapped, MAX_INBOX_BODY } from "../../lib/body";
-import { badRequest, HttpError, unauthorized } from "../../lib/errors";
+import { badRequest, HttpError, notFound, unauthorized } from "../../lib/errors";
 import { verifyRequest, type VerifyFailure } from "../../lib/http-signatures";
 import { verifyProof } from "../../lib/proofs";
 import { decodeEd25519PublicKey } from "../../lib/multikey";
@@ -21,7 +21,10 @@ import { Activity, hostOf, objectId } from "../schemas";
 export const inbox = new Hono<AppEnv>();
 
 inbox.post("/inbox", (c) => receive(c.var.ctx, c.req.raw));
-inbox.post("/users/:username/inbox", (c) => receive(c.var.ctx, c.req.raw));
+inbox.post("/users/:username/inbox", (c) => {
+  if (c.req.param("username").toLowerCase() !== c.var.ctx.config.username.toLowerCase()) throw notFound();
+  return receive(c.var.ctx, c.req.raw);
+});
 
 /** Forwarded without a proof, these are accepted because their object is fetched again from its origin. */
 export const REFETCHABLE_TYPES = new Set(["Create", "Update"]);
