@@ -72,3 +72,15 @@ describe("the owner's actor", () => {
     expect(doc.publicKey.publicKeyPem).not.toBe(owner.publicKey.publicKeyPem);
   });
 });
+
+describe("the instance actor's collections", () => {
+  it("has an empty outbox", async () => {
+    const res = await request("/actor/outbox", { headers: AS_JSON });
+    expect(await res.json()).toMatchObject({ type: "OrderedCollection", totalItems: 0 });
+  });
+
+  it("has an inbox that refuses unsigned requests like the shared inbox", async () => {
+    const res = await request("/actor/inbox", { method: "POST", body: "{}" });
+    expect(res.status).toBe(401);
+  });
+});

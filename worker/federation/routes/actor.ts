@@ -3,6 +3,7 @@ import type { AppEnv } from "../../app";
 import { notFound } from "../../lib/errors";
 import { profilePage } from "../../web/pages";
 import { renderActor, renderInstanceActor } from "../actor";
+import { AS_CONTEXT } from "../jsonld";
 import { uris } from "../uris";
 import { activityJson, negotiate } from "./respond";
 
@@ -21,6 +22,17 @@ actorRoutes.get("/actor", async (c) => {
   const ctx = c.var.ctx;
   return activityJson(c, renderInstanceActor(ctx.config, await ctx.instance()));
 });
+
+/** The instance actor publishes nothing: an empty outbox. */
+actorRoutes.get("/actor/outbox", (c) =>
+  activityJson(c, {
+    "@context": AS_CONTEXT,
+    id: `${uris(c.var.ctx.config).instanceActor}/outbox`,
+    type: "OrderedCollection",
+    totalItems: 0,
+    orderedItems: [],
+  }),
+);
 
 actorRoutes.get("/:handle{@[A-Za-z0-9_]+}", async (c) => {
   const ctx = c.var.ctx;

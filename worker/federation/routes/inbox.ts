@@ -21,6 +21,8 @@ import { Activity, hostOf, objectId } from "../schemas";
 export const inbox = new Hono<AppEnv>();
 
 inbox.post("/inbox", (c) => receive(c.var.ctx, c.req.raw));
+// The instance actor's inbox: what peers send it (relay answers, deletes) is handled like the shared inbox.
+inbox.post("/actor/inbox", (c) => receive(c.var.ctx, c.req.raw));
 inbox.post("/users/:username/inbox", (c) => {
   if (c.req.param("username").toLowerCase() !== c.var.ctx.config.username.toLowerCase()) throw notFound();
   return receive(c.var.ctx, c.req.raw);
