@@ -8,13 +8,17 @@ import { inbox } from "./federation/routes/inbox";
 import { objects } from "./federation/routes/objects";
 import { wellKnown } from "./federation/routes/well-known";
 import { HttpError } from "./lib/errors";
+import { apps } from "./oauth/apps";
+import { authorize } from "./oauth/authorize";
+import type { TokenInfo } from "./oauth/middleware";
+import { token } from "./oauth/token";
 import { mapServiceError, ownerApi } from "./owner/routes";
 import { IdentityLockedError } from "./services/instance";
 import { pages } from "./web/routes";
 
 export interface AppEnv {
   Bindings: Bindings;
-  Variables: { ctx: Ctx };
+  Variables: { ctx: Ctx; token: TokenInfo };
 }
 
 export function createApp() {
@@ -32,6 +36,9 @@ export function createApp() {
   app.route("/", collections);
   app.route("/", objects);
   app.route("/", ownerApi);
+  app.route("/", apps);
+  app.route("/", authorize);
+  app.route("/", token);
   app.route("/", pages);
 
   app.notFound((c) => c.json({ error: "Record not found" }, 404));

@@ -229,3 +229,51 @@ export const deadLetters = sqliteTable("dead_letters", {
   attempts: integer("attempts").notNull(),
   createdAt: text("created_at").notNull().default(now),
 });
+
+/** OAuth client applications registered through POST /api/v1/apps. */
+export const oauthApps = sqliteTable(
+  "oauth_apps",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    website: text("website"),
+    redirectUris: text("redirect_uris", { mode: "json" }).$type<string[]>().notNull(),
+    scopes: text("scopes").notNull(),
+    clientId: text("client_id").notNull(),
+    /** SHA-256 of the client secret, hex: the secret itself is shown once and never stored. */
+    clientSecretHash: text("client_secret_hash").notNull(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("oauth_apps_client_id").on(t.clientId)],
+);
+
+/** Authorization codes, single use and short-lived, stored by hash. */
+export const oauthCodes = sqliteTable("oauth_codes", {
+  codeHash: text("code_hash").primaryKey(),
+  appId: text("app_id").notNull(),
+  scopes: text("scopes").notNull(),
+  redirectUri: text("redirect_uri").notNull(),
+  codeChallenge: text("code_challenge"),
+  codeChallengeMethod: text("code_challenge_method"),
+  expiresAt: text("expires_at").notNull(),
+});
+
+/** Access tokens, stored by hash. `userToken` is false for client_credentials tokens (app only). */
+export const oauthTokens = sqliteTable("oauth_tokens", {
+  tokenHash: text("token_hash").primaryKey(),
+  appId: text("app_id").notNull(),
+  scopes: text("scopes").notNull(),
+  userToken: integer("user_token", { mode: "boolean" }).notNull(),
+  createdAt: text("created_at").notNull().default(now),
+  lastUsedAt: text("last_used_at"),
+});
+
+/** The owner's login secret as a slow salted hash (PBKDF2-SHA256), and failed-login throttling. */
+export const ownerLogin = sqliteTable("owner_login", {
+  id: integer("id").primaryKey(),
+  salt: text("salt").notNull(),
+  iterations: integer("iterations").notNull(),
+  hash: text("hash").notNull(),
+  failures: integer("failures").notNull().default(0),
+  lockedUntil: text("locked_until"),
+});

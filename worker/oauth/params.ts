@@ -1,0 +1,47 @@
+import type { Context } from "hono";
+import { HttpError } from "../lib/errors";
+
+const MAX_BODY = 64 * 1024;
+
+/**
+ * Request parameters as Mastodon reads them: query string, then a JSON or form body on top. Clients
+ * differ (some send JSON, some forms, some query parameters on a POST), so all three are accepted.
+ * Repeated keys and `key[]` become arrays.
+ */
+export async function readParams(c: Context): Promise<Record<string, string | string[]>> {
+  const out: Record<string, string | string[]> = {};
+  const add = (key: string, value: string) => {
+    const k = key.replace(/\[\]$/, "");
+    const existing = out[k];
+    if (key.endsWith("[]") || existing !== undefined) {
+      out[k] = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]), value];
+    } else out[k] = value;
+  };
+  new URL(c.req.url).searchParams.forEach((v, k) => add(k, v));
+  if (c.req.method === "GET" || c.req.method === "HEAD") return out;
+  const text = await c.req.text();
+  if (text.length > MAX_BODY) throw new HttpError(413, "Request body too large", "payload_too_large");
+  if (!text.trim()) return out;
+  const type = c.req.header("content-type") ?? "";
+  if (type.includes("application/json")) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, "Body is not valid JSON", "bad_json");
+    }
+    if (!json || typeof json !== "object" || Array.isArray(json))
+      throw new HttpError(400, "Body must be a JSON object", "bad_json");
+    for (const [k, v] of Object.entries(json)) {
+      if (Array.isArray(v)) out[k] = v.map(String);
+      else if (v !== null && v !== undefined && typeof v !== "object") out[k] = String(v);
+    }
+    return out;
+  }
+  new URLSearchParams(text).forEach((v, k) => add(k, v));
+  return out;
+}
+
+export function one(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
