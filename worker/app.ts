@@ -8,6 +8,8 @@ import { inbox } from "./federation/routes/inbox";
 import { objects } from "./federation/routes/objects";
 import { wellKnown } from "./federation/routes/well-known";
 import { HttpError } from "./lib/errors";
+import { accountsApi } from "./api/accounts";
+import { instanceApi } from "./api/instance";
 import { apps } from "./oauth/apps";
 import { authorize } from "./oauth/authorize";
 import type { TokenInfo } from "./oauth/middleware";
@@ -39,6 +41,8 @@ export function createApp() {
   app.route("/", apps);
   app.route("/", authorize);
   app.route("/", token);
+  app.route("/", instanceApi);
+  app.route("/", accountsApi);
   app.route("/", pages);
 
   app.notFound((c) => c.json({ error: "Record not found" }, 404));

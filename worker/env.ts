@@ -11,4 +11,6 @@ export interface Bindings {
   USERNAME?: string;
   OWNER_PASSWORD?: string;
   ALLOW_LOOPBACK_FEDERATION?: string;
+  /** Shown to clients as the server's contact address; defaults to USERNAME@ACCOUNT_DOMAIN. */
+  CONTACT_EMAIL?: string;
 }

@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { request } from "../helpers/app";
 import { base64url } from "../../worker/oauth/secrets";
+import { hiddenFields } from "../helpers/oauth";
 
 const REDIRECT = "com.example.app://oauth-callback";
 const PASSWORD = env.OWNER_PASSWORD as string;
@@ -32,9 +33,7 @@ async function openAuthorize(query: Record<string, string>) {
   expect(res.status).toBe(200);
   const cookie = /perch_csrf=([^;]+)/.exec(res.headers.get("set-cookie") ?? "")![1]!;
   const html = await res.text();
-  const fields = Object.fromEntries(
-    [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!]),
-  );
+  const fields = hiddenFields(html);
   return { cookie, fields, html };
 }
 

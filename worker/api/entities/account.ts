@@ -1,0 +1,79 @@
+import type { Config } from "../../config";
+import type { Account } from "../../db/client";
+import { uris } from "../../federation/uris";
+
+/** Counts shown on an account, computed by the caller. */
+export interface AccountCounts {
+  followers: number;
+  following: number;
+  statuses: number;
+  lastStatusAt: string | null;
+}
+
+/** The stand-in image Mastodon also serves when an account has no avatar or header. */
+export const MISSING_IMAGE_PATH = "/avatars/original/missing.png";
+
+/** An account as Mastodon's Account entity. https://docs.joinmastodon.org/entities/Account/ */
+export function serializeAccount(config: Config, a: Account, counts: AccountCounts) {
+  const missing = `${uris(config).base}${MISSING_IMAGE_PATH}`;
+  return {
+    id: a.id,
+    username: a.username,
+    acct: a.local ? a.username : `${a.username}@${a.domain}`,
+    display_name: a.displayName,
+    locked: a.manuallyApprovesFollowers,
+    bot: a.type === "Service" || a.type === "Application",
+    discoverable: a.discoverable,
+    indexable: a.indexable,
+    group: a.type === "Group",
+    created_at: new Date(a.createdAt).toISOString().replace(/T.*/, "T00:00:00.000Z"),
+    note: a.note,
+    url: a.url ?? a.uri,
+    uri: a.uri,
+    avatar: a.avatarUrl ?? missing,
+    avatar_static: a.avatarUrl ?? missing,
+    header: a.headerUrl ?? missing,
+    header_static: a.headerUrl ?? missing,
+    followers_count: counts.followers,
+    following_count: counts.following,
+    statuses_count: counts.statuses,
+    last_status_at: counts.lastStatusAt ? counts.lastStatusAt.slice(0, 10) : null,
+    hide_collections: false,
+    noindex: !a.indexable,
+    emojis: [],
+    roles: [],
+    fields: a.fields.map((f) => ({ name: f.name, value: f.value, verified_at: null })),
+    ...(a.movedTo ? { moved: null } : {}),
+  };
+}
+
+/** The owner's own account, with `source` and `role`, for verify_credentials. */
+export function serializeCredentialAccount(
+  config: Config,
+  a: Account,
+  counts: AccountCounts,
+  followRequests: number,
+) {
+  return {
+    ...serializeAccount(config, a, counts),
+    source: {
+      privacy: "public",
+      sensitive: false,
+      language: null,
+      note: a.note
+        .replace(/<br\s*\/?>/g, "\n")
+        .replace(/<\/p><p>/g, "\n\n")
+        .replace(/<[^>]*>/g, ""),
+      fields: a.fields.map((f) => ({
+        name: f.name,
+        value: f.value.replace(/<[^>]*>/g, ""),
+        verified_at: null,
+      })),
+      follow_requests_count: followRequests,
+      hide_collections: false,
+      discoverable: a.discoverable,
+      indexable: a.indexable,
+    },
+    role: { id: "-99", name: "", permissions: "0", color: "", highlighted: false },
+  };
+}
