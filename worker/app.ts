@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { ConfigError, readConfig } from "./config";
 import { createCtx, type Ctx } from "./context";
 import type { Bindings } from "./env";
@@ -10,6 +11,20 @@ import { wellKnown } from "./federation/routes/well-known";
 import { HttpError } from "./lib/errors";
 import { accountsApi } from "./api/accounts";
 import { instanceApi } from "./api/instance";
+import { statusesApi } from "./api/statuses";
+import { mediaApi } from "./api/media";
+import { profileApi } from "./api/profile";
+import { searchApi } from "./api/search";
+import { timelinesApi } from "./api/timelines";
+import { notificationsApi } from "./api/notifications";
+import { markersApi } from "./api/markers";
+import { conversationsApi } from "./api/conversations";
+import { listsApi } from "./api/lists";
+import { filtersApi } from "./api/filters";
+import { tagsApi } from "./api/tags";
+import { trendsApi } from "./api/trends";
+import { relationshipsApi } from "./api/relationships";
+import { miscApi } from "./api/misc";
 import { apps } from "./oauth/apps";
 import { authorize } from "./oauth/authorize";
 import type { TokenInfo } from "./oauth/middleware";
@@ -32,6 +47,19 @@ export function createApp() {
     await next();
   });
 
+  // Browser clients (Elk, Phanpy, Mastodon's own web app elsewhere) call the API cross-origin, as
+  // Mastodon allows for these paths.
+  const apiCors = cors({
+    origin: "*",
+    allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Accept"],
+    exposeHeaders: ["Link", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+    maxAge: 86400,
+  });
+  for (const path of ["/api/*", "/oauth/token", "/oauth/revoke", "/nodeinfo/*", "/.well-known/*"]) {
+    app.use(path, apiCors);
+  }
+
   app.route("/", wellKnown);
   app.route("/", inbox);
   app.route("/", actorRoutes);
@@ -42,7 +70,21 @@ export function createApp() {
   app.route("/", authorize);
   app.route("/", token);
   app.route("/", instanceApi);
+  app.route("/", profileApi);
   app.route("/", accountsApi);
+  app.route("/", statusesApi);
+  app.route("/", mediaApi);
+  app.route("/", searchApi);
+  app.route("/", timelinesApi);
+  app.route("/", notificationsApi);
+  app.route("/", markersApi);
+  app.route("/", conversationsApi);
+  app.route("/", listsApi);
+  app.route("/", filtersApi);
+  app.route("/", tagsApi);
+  app.route("/", trendsApi);
+  app.route("/", relationshipsApi);
+  app.route("/", miscApi);
   app.route("/", pages);
 
   app.notFound((c) => c.json({ error: "Record not found" }, 404));

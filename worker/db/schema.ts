@@ -93,6 +93,8 @@ export interface Tag {
   href?: string;
 }
 export interface Attachment {
+  /** For the owner's uploads: the media_attachments row it came from. */
+  mediaId?: string;
   type: string;
   mediaType?: string;
   url: string;
@@ -100,6 +102,9 @@ export interface Attachment {
   blurhash?: string;
   width?: number;
   height?: number;
+  /** Focal point, -1..1 on both axes (Mastodon's `toot:focalPoint`). */
+  focus?: { x: number; y: number };
+  previewUrl?: string;
 }
 export interface Poll {
   mode: "oneOf" | "anyOf";
@@ -128,6 +133,9 @@ export const statuses = sqliteTable(
     sensitive: integer("sensitive", { mode: "boolean" }).notNull().default(false),
     language: text("language"),
     inReplyToUri: text("in_reply_to_uri"),
+    /** The parent's local row id and author, when the parent is stored (for context and threads). */
+    inReplyToId: text("in_reply_to_id"),
+    inReplyToAccountId: text("in_reply_to_account_id"),
     reblogOfId: text("reblog_of_id"),
     /** Addressing as it was federated: { to, cc }. */
     audience: text("audience", { mode: "json" }).$type<{ to: string[]; cc: string[] }>().notNull(),
@@ -141,7 +149,17 @@ export const statuses = sqliteTable(
     deletedAt: text("deleted_at"),
     createdAt: text("created_at").notNull().default(now),
   },
-  (t) => [uniqueIndex("statuses_uri").on(t.uri), index("statuses_account_id").on(t.accountId, t.id)],
+  (t) => [
+    uniqueIndex("statuses_uri").on(t.uri),
+    index("statuses_account_id").on(t.accountId, t.id),
+    // Partial indexes: only replies and boosts pay for them on insert.
+    index("statuses_in_reply_to_uri")
+      .on(t.inReplyToUri)
+      .where(sql`in_reply_to_uri IS NOT NULL`),
+    index("statuses_reblog_of_id")
+      .on(t.reblogOfId)
+      .where(sql`reblog_of_id IS NOT NULL`),
+  ],
 );
 
 /**
@@ -156,6 +174,10 @@ export const follows = sqliteTable(
     targetAccountId: text("target_account_id").notNull(),
     uri: text("uri").notNull(),
     accepted: integer("accepted", { mode: "boolean" }).notNull().default(false),
+    /** For the owner's follows: show their boosts at home, notify on each post. */
+    showReblogs: integer("show_reblogs", { mode: "boolean" }).notNull().default(true),
+    notify: integer("notify", { mode: "boolean" }).notNull().default(false),
+    languages: text("languages", { mode: "json" }).$type<string[] | null>(),
     createdAt: text("created_at").notNull().default(now),
   },
   (t) => [
@@ -276,4 +298,228 @@ export const ownerLogin = sqliteTable("owner_login", {
   hash: text("hash").notNull(),
   failures: integer("failures").notNull().default(0),
   lockedUntil: text("locked_until"),
+});
+
+/** Tags of stored statuses (lower-cased name), for tag timelines, followed tags and trends. */
+export const statusTags = sqliteTable(
+  "status_tags",
+  {
+    name: text("name").notNull(),
+    statusId: text("status_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.name, t.statusId] })],
+);
+
+/** Media the owner uploaded, stored in R2 under `key`; attached to a status once posted. */
+export const mediaAttachments = sqliteTable(
+  "media_attachments",
+  {
+    id: text("id").primaryKey(),
+    statusId: text("status_id"),
+    /** image, gifv, video, audio or unknown, as Mastodon's MediaAttachment.type. */
+    type: text("type").notNull(),
+    mimeType: text("mime_type").notNull(),
+    key: text("key").notNull(),
+    size: integer("size").notNull(),
+    width: integer("width"),
+    height: integer("height"),
+    description: text("description"),
+    focus: text("focus", { mode: "json" }).$type<{ x: number; y: number }>(),
+    blurhash: text("blurhash"),
+    thumbnailKey: text("thumbnail_key"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("media_status").on(t.statusId)],
+);
+
+/** The owner's bookmarks; `id` orders the bookmarks list. */
+export const bookmarks = sqliteTable(
+  "bookmarks",
+  {
+    id: text("id").primaryKey(),
+    statusId: text("status_id").notNull(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("bookmarks_status").on(t.statusId)],
+);
+
+/** Accounts the owner muted (optionally until `expiresAt`). */
+export const mutes = sqliteTable("mutes", {
+  targetAccountId: text("target_account_id").primaryKey(),
+  id: text("id").notNull(),
+  notifications: integer("notifications", { mode: "boolean" }).notNull().default(true),
+  expiresAt: text("expires_at"),
+  createdAt: text("created_at").notNull().default(now),
+});
+
+/** Domains the owner blocked: nothing from them is shown or accepted. */
+export const domainBlocks = sqliteTable("domain_blocks", {
+  domain: text("domain").primaryKey(),
+  id: text("id").notNull(),
+  createdAt: text("created_at").notNull().default(now),
+});
+
+/** Accounts the owner features on their profile (endorsements). */
+export const endorsements = sqliteTable("endorsements", {
+  targetAccountId: text("target_account_id").primaryKey(),
+  id: text("id").notNull(),
+  createdAt: text("created_at").notNull().default(now),
+});
+
+/** Hashtags the owner features on their profile. */
+export const featuredTags = sqliteTable("featured_tags", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  createdAt: text("created_at").notNull().default(now),
+});
+
+/** Hashtags the owner follows: their posts appear at home. */
+export const followedTags = sqliteTable("followed_tags", {
+  name: text("name").primaryKey(),
+  id: text("id").notNull(),
+  createdAt: text("created_at").notNull().default(now),
+});
+
+export type NotificationType =
+  | "mention"
+  | "status"
+  | "reblog"
+  | "follow"
+  | "follow_request"
+  | "favourite"
+  | "poll"
+  | "update"
+  | "move"
+  | "admin.sign_up"
+  | "admin.report"
+  | "severed_relationships"
+  | "moderation_warning";
+
+/** The owner's notifications. `groupKey` groups them for the v2 API (e.g. `favourite-<statusId>`). */
+export const notifications = sqliteTable(
+  "notifications",
+  {
+    id: text("id").primaryKey(),
+    type: text("type").$type<NotificationType>().notNull(),
+    fromAccountId: text("from_account_id").notNull(),
+    statusId: text("status_id"),
+    groupKey: text("group_key").notNull(),
+    /** The activity that caused it, so a redelivered or undone activity finds its notification. */
+    activityUri: text("activity_uri"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("notifications_group").on(t.groupKey, t.id)],
+);
+
+export const lists = sqliteTable("lists", {
+  id: text("id").primaryKey(),
+  title: text("title").notNull(),
+  repliesPolicy: text("replies_policy").$type<"followed" | "list" | "none">().notNull().default("list"),
+  exclusive: integer("exclusive", { mode: "boolean" }).notNull().default(false),
+  createdAt: text("created_at").notNull().default(now),
+});
+
+export const listAccounts = sqliteTable(
+  "list_accounts",
+  {
+    listId: text("list_id").notNull(),
+    accountId: text("account_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.listId, t.accountId] }), index("list_accounts_account").on(t.accountId)],
+);
+
+/** Read positions per timeline ("home", "notifications"), as the markers API keeps them. */
+export const markers = sqliteTable("markers", {
+  timeline: text("timeline").primaryKey(),
+  lastReadId: text("last_read_id").notNull(),
+  version: integer("version").notNull().default(1),
+  updatedAt: text("updated_at").notNull().default(now),
+});
+
+/** Filters v2: a title, where it applies, what it does, and its keywords and statuses. */
+export const filters = sqliteTable("filters", {
+  id: text("id").primaryKey(),
+  title: text("title").notNull(),
+  context: text("context", { mode: "json" }).$type<string[]>().notNull(),
+  action: text("action").$type<"warn" | "hide" | "blur">().notNull().default("warn"),
+  expiresAt: text("expires_at"),
+  createdAt: text("created_at").notNull().default(now),
+});
+
+export const filterKeywords = sqliteTable(
+  "filter_keywords",
+  {
+    id: text("id").primaryKey(),
+    filterId: text("filter_id").notNull(),
+    keyword: text("keyword").notNull(),
+    wholeWord: integer("whole_word", { mode: "boolean" }).notNull().default(true),
+  },
+  (t) => [index("filter_keywords_filter").on(t.filterId)],
+);
+
+export const filterStatuses = sqliteTable(
+  "filter_statuses",
+  {
+    id: text("id").primaryKey(),
+    filterId: text("filter_id").notNull(),
+    statusId: text("status_id").notNull(),
+  },
+  (t) => [index("filter_statuses_filter").on(t.filterId)],
+);
+
+/** Earlier versions of edited statuses (local and remote), for the edit history. */
+export const statusEdits = sqliteTable(
+  "status_edits",
+  {
+    id: text("id").primaryKey(),
+    statusId: text("status_id").notNull(),
+    content: text("content").notNull(),
+    spoilerText: text("spoiler_text").notNull().default(""),
+    sensitive: integer("sensitive", { mode: "boolean" }).notNull().default(false),
+    attachments: text("attachments", { mode: "json" }).$type<Attachment[]>().notNull().default([]),
+    poll: text("poll", { mode: "json" }).$type<Poll>(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("status_edits_status").on(t.statusId, t.id)],
+);
+
+/** Idempotency-Key of status creation: a retried POST returns the status it already made. */
+export const idempotencyKeys = sqliteTable("idempotency_keys", {
+  key: text("key").primaryKey(),
+  statusId: text("status_id").notNull(),
+  createdAt: text("created_at").notNull().default(now),
+});
+
+/** Poll votes: the owner's on remote polls, and remote accounts' on the owner's polls. */
+export const pollVotes = sqliteTable(
+  "poll_votes",
+  {
+    statusId: text("status_id").notNull(),
+    accountId: text("account_id").notNull(),
+    choice: integer("choice").notNull(),
+    uri: text("uri"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.statusId, t.accountId, t.choice] })],
+);
+
+/** Direct-message threads for the conversations API, keyed by the thread's root status URI. */
+export const conversations = sqliteTable("conversations", {
+  id: text("id").primaryKey(),
+  rootUri: text("root_uri").notNull().unique(),
+  lastStatusId: text("last_status_id").notNull(),
+  unread: integer("unread", { mode: "boolean" }).notNull().default(true),
+  updatedAt: text("updated_at").notNull().default(now),
+});
+
+/** A private note the owner keeps about an account (Relationship.note). */
+export const accountNotes = sqliteTable("account_notes", {
+  targetAccountId: text("target_account_id").primaryKey(),
+  note: text("note").notNull(),
+});
+
+/** Key/value settings of the owner (preferences, search index position, and so on). */
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value", { mode: "json" }).notNull(),
 });

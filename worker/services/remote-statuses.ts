@@ -1,7 +1,16 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Account, NewStatus, Status } from "../db/client";
-import { statuses, type Attachment, type Mention, type Poll, type Tag, type Visibility } from "../db/schema";
+import {
+  statusEdits,
+  statusTags,
+  statuses,
+  type Attachment,
+  type Mention,
+  type Poll,
+  type Tag,
+  type Visibility,
+} from "../db/schema";
 import { PUBLIC } from "../federation/jsonld";
 import { Note } from "../federation/schemas";
 import { localStatusId } from "../federation/uris";
@@ -48,15 +57,54 @@ export function parseNote(document: unknown): Note {
  * writes. (Wrapped in an object because a drizzle query is a thenable that awaiting would run.)
  */
 export async function remoteNoteInsert(ctx: Ctx, note: Note, author: Account) {
-  const values = await noteToStatus(note, author);
-  return { query: ctx.db.insert(statuses).values(values).onConflictDoNothing() };
+  const values = withParent(ctx, await noteToStatus(note, author));
+  return {
+    queries: [
+      ctx.db.insert(statuses).values(values).onConflictDoNothing(),
+      ...tagInserts(ctx, values.uri, values.tags ?? []),
+    ] as const,
+  };
+}
+
+/**
+ * The parent's row id and author, looked up inside the INSERT itself (a subquery, no round trip).
+ * A parent that arrives later is still found by `in_reply_to_uri`, which threads are built from.
+ */
+function withParent(ctx: Ctx, values: NewStatus): NewStatus {
+  if (!values.inReplyToUri) return values;
+  return {
+    ...values,
+    inReplyToId: sql`(SELECT ${statuses.id} FROM ${statuses} WHERE ${statuses.uri} = ${values.inReplyToUri})`,
+    inReplyToAccountId: sql`(SELECT ${statuses.accountId} FROM ${statuses} WHERE ${statuses.uri} = ${values.inReplyToUri})`,
+  } as unknown as NewStatus;
+}
+
+/** Rows of status_tags for a stored status, found by URI so a duplicate insert adds nothing new. */
+export function tagInserts(ctx: Ctx, uri: string, tags: Tag[]) {
+  const names = [...new Set(tags.map((t) => t.name.toLowerCase()).filter(Boolean))].slice(0, 30);
+  return names.map((name) =>
+    ctx.db
+      .insert(statusTags)
+      .select(
+        ctx.db
+          .select({ name: sql<string>`${name}`.as("name"), statusId: statuses.id })
+          .from(statuses)
+          .where(eq(statuses.uri, uri)),
+      )
+      .onConflictDoNothing(),
+  );
 }
 
 /** Stores a remote note (idempotent on its URI) and returns the stored row. */
 export async function storeRemoteNote(ctx: Ctx, note: Note, author: Account): Promise<Status> {
-  const values = await noteToStatus(note, author);
+  const values = withParent(ctx, await noteToStatus(note, author));
   const inserted = await ctx.db.insert(statuses).values(values).onConflictDoNothing().returning();
-  if (inserted[0]) return inserted[0];
+  if (inserted[0]) {
+    const tags = tagInserts(ctx, inserted[0].uri, inserted[0].tags);
+    const [first, ...rest] = tags;
+    if (first) await ctx.db.batch([first, ...rest]);
+    return inserted[0];
+  }
   const existing = await findStatusByUri(ctx, note.id);
   if (!existing) throw new Error("status neither inserted nor found");
   return existing;
@@ -70,6 +118,16 @@ export async function updateRemoteNote(
   author: Account,
 ): Promise<void> {
   const v = await noteToStatus(note, author);
+  // A poll's vote counts change through Updates too; only a change of text or media is an edit.
+  const edited =
+    v.content !== existing.content ||
+    v.spoilerText !== existing.spoilerText ||
+    JSON.stringify(v.attachments) !== JSON.stringify(existing.attachments) ||
+    JSON.stringify(v.poll?.options.map((o) => o.name)) !==
+      JSON.stringify(existing.poll?.options.map((o) => o.name));
+  if (edited) await ctx.db.insert(statusEdits).values(editSnapshot(existing));
+  await ctx.db.delete(statusTags).where(eq(statusTags.statusId, existing.id));
+  const tags = tagInserts(ctx, existing.uri, v.tags ?? []);
   await ctx.db
     .update(statuses)
     .set({
@@ -81,9 +139,25 @@ export async function updateRemoteNote(
       tags: v.tags,
       attachments: v.attachments,
       poll: v.poll,
-      editedAt: note.updated ?? new Date().toISOString(),
+      editedAt: edited ? (note.updated ?? new Date().toISOString()) : existing.editedAt,
     })
     .where(eq(statuses.id, existing.id));
+  const [first, ...rest] = tags;
+  if (first) await ctx.db.batch([first, ...rest]);
+}
+
+/** The row keeping a status's current version before it is edited (for the edit history). */
+export function editSnapshot(s: Status): typeof statusEdits.$inferInsert {
+  return {
+    id: newId(),
+    statusId: s.id,
+    content: s.content,
+    spoilerText: s.spoilerText,
+    sensitive: s.sensitive,
+    attachments: s.attachments,
+    poll: s.poll,
+    createdAt: s.editedAt ?? s.publishedAt,
+  };
 }
 
 export function visibilityOf(to: string[], cc: string[], followersUrl: string | null): Visibility {

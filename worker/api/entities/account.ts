@@ -1,6 +1,11 @@
+import { and, count, eq, inArray, isNull, max } from "drizzle-orm";
 import type { Config } from "../../config";
+import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
+import { follows, statuses } from "../../db/schema";
 import { uris } from "../../federation/uris";
+
+export type SerializedAccount = ReturnType<typeof serializeAccount>;
 
 /** Counts shown on an account, computed by the caller. */
 export interface AccountCounts {
@@ -76,4 +81,54 @@ export function serializeCredentialAccount(
     },
     role: { id: "-99", name: "", permissions: "0", color: "", highlighted: false },
   };
+}
+
+/**
+ * Serializes accounts with their counts in a few grouped queries (not three per account), for lists
+ * and timelines. Counts are what Perch knows: exact for the owner, stored posts and known follows for
+ * remote accounts.
+ */
+export async function presentAccounts(ctx: Ctx, list: Account[]): Promise<Map<string, SerializedAccount>> {
+  const out = new Map<string, SerializedAccount>();
+  const unique = [...new Map(list.map((a) => [a.id, a])).values()];
+  for (let i = 0; i < unique.length; i += 90) {
+    const chunk = unique.slice(i, i + 90);
+    const ids = chunk.map((a) => a.id);
+    const [followers, following, posts] = await ctx.db.batch([
+      ctx.db
+        .select({ id: follows.targetAccountId, n: count() })
+        .from(follows)
+        .where(and(inArray(follows.targetAccountId, ids), eq(follows.accepted, true)))
+        .groupBy(follows.targetAccountId),
+      ctx.db
+        .select({ id: follows.accountId, n: count() })
+        .from(follows)
+        .where(and(inArray(follows.accountId, ids), eq(follows.accepted, true)))
+        .groupBy(follows.accountId),
+      ctx.db
+        .select({ id: statuses.accountId, n: count(), last: max(statuses.publishedAt) })
+        .from(statuses)
+        .where(and(inArray(statuses.accountId, ids), isNull(statuses.deletedAt)))
+        .groupBy(statuses.accountId),
+    ]);
+    const f = new Map(followers.map((r) => [r.id, r.n]));
+    const g = new Map(following.map((r) => [r.id, r.n]));
+    const s = new Map(posts.map((r) => [r.id, r]));
+    for (const a of chunk) {
+      out.set(
+        a.id,
+        serializeAccount(ctx.config, a, {
+          followers: f.get(a.id) ?? 0,
+          following: g.get(a.id) ?? 0,
+          statuses: s.get(a.id)?.n ?? 0,
+          lastStatusAt: s.get(a.id)?.last ?? null,
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+export async function presentAccount(ctx: Ctx, a: Account): Promise<SerializedAccount> {
+  return (await presentAccounts(ctx, [a])).get(a.id) as SerializedAccount;
 }

@@ -17,7 +17,7 @@ export async function handleCreate(ic: InboxContext): Promise<void> {
   if (!note) return;
   if (note.attributedTo !== ic.actor.uri) throw new PermanentError("Create by someone other than the author");
   if (!(await concernsOwner(ic.ctx, ic, note))) return;
-  if (ic.defer) ic.defer((await remoteNoteInsert(ic.ctx, note, ic.actor)).query);
+  if (ic.defer) for (const q of (await remoteNoteInsert(ic.ctx, note, ic.actor)).queries) ic.defer(q);
   else await storeRemoteNote(ic.ctx, note, ic.actor);
 }
 

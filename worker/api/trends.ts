@@ -1,0 +1,4 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../app";
+
+export const trendsApi = new Hono<AppEnv>();
