@@ -3,138 +3,17 @@
 // state, in loopback federation mode. A follows B by handle, B accepts, B posts and the post reaches A;
 // A likes it and B records the like; B edits and deletes it and A follows suit; A unfollows and B's
 // followers collection updates. Prints "N passed, N failed" and exits non-zero on any failure.
-import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { rmSync } from "node:fs";
+import { dumpLogs, eventually, freePort, ownerCall as call, startInstance, stepper, waitUp } from "./lib.mjs";
 
-const PASSWORD = "e2e-owner-password";
 const STATE = ".e2e";
-const TIMEOUT_MS = 30_000;
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
-
-function startInstance(name, username, port, inspectorPort) {
-  const persist = `${STATE}/${name}`;
-  mkdirSync(persist, { recursive: true });
-  const migrate = spawnSync(
-    "wrangler",
-    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
-    {
-      encoding: "utf8",
-      env: { ...process.env, CI: "true" },
-    },
-  );
-  if (migrate.status !== 0)
-    throw new Error(`migrations for ${name} failed:\n${migrate.stdout}\n${migrate.stderr}`);
-  const host = `127.0.0.1:${port}`;
-  const child = spawn(
-    "wrangler",
-    [
-      "dev",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      persist,
-      "--var",
-      `WEB_DOMAIN:${host}`,
-      "--var",
-      `ACCOUNT_DOMAIN:${host}`,
-      "--var",
-      `USERNAME:${username}`,
-      "--var",
-      "ALLOW_LOOPBACK_FEDERATION:true",
-      "--var",
-      `OWNER_PASSWORD:${PASSWORD}`,
-    ],
-    {
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let log = "";
-  child.stdout.on("data", (d) => (log += d));
-  child.stderr.on("data", (d) => (log += d));
-  return {
-    name,
-    username,
-    port,
-    base: `http://${host}`,
-    handle: `${username}@${host}`,
-    actor: `http://${host}/users/${username}`,
-    child,
-    log: () => log,
-  };
-}
-
-const auth = { authorization: `Basic ${Buffer.from(`owner:${PASSWORD}`).toString("base64")}` };
-
-async function call(instance, method, path, body) {
-  const res = await fetch(`${instance.base}${path}`, {
-    method,
-    headers: { ...auth, "content-type": "application/json", accept: "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${instance.name}${path} → ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function eventually(what, probe) {
-  const started = Date.now();
-  let last;
-  while (Date.now() - started < TIMEOUT_MS) {
-    try {
-      last = await probe();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(
-    `timed out waiting for: ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
-  );
-}
-
-async function waitUp(instance) {
-  await eventually(
-    `${instance.name} to start`,
-    async () => (await fetch(`${instance.base}/nodeinfo/2.1`)).ok,
-  );
-}
-
-let passed = 0;
-let failed = 0;
-async function step(name, fn) {
-  const t = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`  ✓ ${name} (${Date.now() - t} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`  ✗ ${name}\n    ${e instanceof Error ? e.message : e}`);
-    throw e;
-  }
-}
+const { step, counts } = stepper();
 
 rmSync(STATE, { recursive: true, force: true });
 const [pa, pb, ia, ib] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-const A = startInstance("a", "alice", pa, ia);
-const B = startInstance("b", "bob", pb, ib);
+const A = startInstance(STATE, "a", "alice", pa, ia);
+const B = startInstance(STATE, "b", "bob", pb, ib);
 const stop = () => {
   for (const i of [A, B]) i.child.kill("SIGTERM");
 };
@@ -207,10 +86,9 @@ try {
     }
   });
 } catch {
-  for (const i of [A, B])
-    console.log(`\n--- ${i.name} log (tail) ---\n${i.log().split("\n").slice(-40).join("\n")}`);
+  dumpLogs([A, B]);
 } finally {
   stop();
 }
-console.log(`\ne2e federation: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+console.log(`\ne2e federation: ${counts.passed} passed, ${counts.failed} failed`);
+process.exit(counts.failed ? 1 : 0);

@@ -177,6 +177,20 @@ describe("authorization code flow", () => {
     expect(await replay.json()).toMatchObject({ error: "invalid_grant" });
   });
 
+  it("accepts the token request as multipart form data, as masto.js sends it", async () => {
+    const app = await registerApp();
+    const code = await authorizeCode(app);
+    const form = new FormData();
+    form.set("grant_type", "authorization_code");
+    form.set("client_id", app.client_id);
+    form.set("client_secret", app.client_secret);
+    form.set("code", code);
+    form.set("redirect_uri", REDIRECT);
+    const res = await request("/oauth/token", { method: "POST", body: form });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ token_type: "Bearer", scope: "read write" });
+  });
+
   it("refuses a code without the secret or the PKCE verifier", async () => {
     const app = await registerApp();
     const code = await authorizeCode(app);

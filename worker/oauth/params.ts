@@ -19,10 +19,30 @@ export async function readParams(c: Context): Promise<Record<string, string | st
   };
   new URL(c.req.url).searchParams.forEach((v, k) => add(k, v));
   if (c.req.method === "GET" || c.req.method === "HEAD") return out;
+  const type = c.req.header("content-type") ?? "";
+  const declared = Number(c.req.header("content-length") ?? "NaN");
+  if (Number.isFinite(declared) && declared > MAX_BODY)
+    throw new HttpError(413, "Request body too large", "payload_too_large");
+  if (type.toLowerCase().startsWith("multipart/form-data")) {
+    // masto.js sends the token request as multipart form data.
+    let form: FormData;
+    try {
+      form = await c.req.raw.formData();
+    } catch {
+      throw new HttpError(400, "Malformed multipart body", "bad_multipart");
+    }
+    let size = 0;
+    for (const [k, v] of form.entries()) {
+      if (typeof v !== "string") continue;
+      size += v.length;
+      if (size > MAX_BODY) throw new HttpError(413, "Request body too large", "payload_too_large");
+      add(k, v);
+    }
+    return out;
+  }
   const text = await c.req.text();
   if (text.length > MAX_BODY) throw new HttpError(413, "Request body too large", "payload_too_large");
   if (!text.trim()) return out;
-  const type = c.req.header("content-type") ?? "";
   if (type.includes("application/json")) {
     let json: unknown;
     try {

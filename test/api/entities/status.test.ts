@@ -1,0 +1,131 @@
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { presentStatuses } from "../../../worker/api/entities/status";
+import { bookmarks, favourites, filterKeywords, filters, pins, statuses } from "../../../worker/db/schema";
+import { newId } from "../../../worker/lib/ids";
+import { publishNote } from "../../../worker/services/posting";
+import { ACTOR, testCtx } from "../../helpers/app";
+import { remoteAccount, remoteStatus } from "../../helpers/api";
+import { owner } from "../../helpers/inbox";
+import { expectEntity } from "../../helpers/openapi";
+
+describe("the Status serializer", () => {
+  it("serializes a remote status with mentions, tags, a poll, counts and the owner's flags", async () => {
+    const ctx = testCtx();
+    const me = await owner();
+    const bob = await remoteAccount("bob");
+    const status = await remoteStatus(bob, {
+      content: "<p>Hi @alice #Perch</p>",
+      tags: ["Perch"],
+      mentions: [ACTOR],
+      extra: {
+        type: "Question",
+        oneOf: [
+          { type: "Note", name: "yes", replies: { type: "Collection", totalItems: 3 } },
+          { type: "Note", name: "no", replies: { type: "Collection", totalItems: 1 } },
+        ],
+        endTime: new Date(Date.now() + 3600_000).toISOString(),
+      },
+    });
+    await ctx.db
+      .insert(favourites)
+      .values({ id: newId(), accountId: me.id, statusId: status.id, uri: "https://x/like" });
+    await ctx.db.insert(bookmarks).values({ id: newId(), statusId: status.id });
+    const reply = await remoteStatus(bob, { inReplyTo: status.uri });
+    expect(reply.inReplyToId).toBe(status.id);
+    expect(reply.inReplyToAccountId).toBe(bob.id);
+
+    const [s] = await presentStatuses(ctx, [status]);
+    expectEntity("Status", s);
+    expect(s).toMatchObject({
+      id: status.id,
+      uri: status.uri,
+      favourited: true,
+      bookmarked: true,
+      reblogged: false,
+      favourites_count: 1,
+      replies_count: 1,
+      mentions: [{ id: me.id, acct: "alice", username: "alice" }],
+      tags: [{ name: "Perch", url: "https://social.example.com/tags/perch" }],
+      poll: {
+        multiple: false,
+        votes_count: 4,
+        options: [
+          { title: "yes", votes_count: 3 },
+          { title: "no", votes_count: 1 },
+        ],
+      },
+      account: { acct: "bob@remote.example" },
+    });
+    const [r] = await presentStatuses(ctx, [reply]);
+    expect(r).toMatchObject({ in_reply_to_id: status.id, in_reply_to_account_id: bob.id });
+  });
+
+  it("serializes a boost with its original inside, and pins on the owner's own posts", async () => {
+    const ctx = testCtx();
+    const me = await owner();
+    const bob = await remoteAccount("bob");
+    const original = await remoteStatus(bob, { content: "<p>boost me</p>" });
+    const boostId = newId();
+    await ctx.db.insert(statuses).values({
+      id: boostId,
+      uri: `${ACTOR}/statuses/${boostId}/activity`,
+      accountId: me.id,
+      local: true,
+      visibility: "public",
+      reblogOfId: original.id,
+      audience: { to: [], cc: [] },
+      publishedAt: new Date().toISOString(),
+    });
+    const own = await publishNote(ctx, { text: "mine", visibility: "public" });
+    await ctx.db.insert(pins).values({ accountId: me.id, statusId: own.id });
+    const rows = await ctx.db.select().from(statuses);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const out = await presentStatuses(ctx, [byId.get(boostId)!, byId.get(own.id)!]);
+    for (const s of out) expectEntity("Status", s);
+    expect(out[0]).toMatchObject({
+      id: boostId,
+      reblogged: true,
+      reblog: { id: original.id, reblogged: true, reblogs_count: 1, content: "<p>boost me</p>" },
+    });
+    expect(out[1]).toMatchObject({
+      id: own.id,
+      pinned: true,
+      content: "<p>mine</p>",
+      application: { name: "Perch" },
+    });
+    // A boost of a deleted post is not shown at all.
+    await ctx.db
+      .update(statuses)
+      .set({ deletedAt: new Date().toISOString() })
+      .where(eq(statuses.id, original.id));
+    expect((await presentStatuses(ctx, [byId.get(boostId)!])).length).toBe(0);
+  });
+
+  it("drops statuses hidden by a filter and marks those a warning filter matches", async () => {
+    const ctx = testCtx();
+    const bob = await remoteAccount("bob");
+    const hidden = await remoteStatus(bob, { content: "<p>spoilers for the finale</p>" });
+    const warned = await remoteStatus(bob, { content: "<p>a cat picture</p>" });
+    const plain = await remoteStatus(bob, { content: "<p>nothing special</p>" });
+    const hideId = newId();
+    const warnId = newId();
+    await ctx.db.insert(filters).values([
+      { id: hideId, title: "Finale", context: ["home"], action: "hide" },
+      { id: warnId, title: "Cats", context: ["home"], action: "warn" },
+    ]);
+    await ctx.db.insert(filterKeywords).values([
+      { id: newId(), filterId: hideId, keyword: "finale", wholeWord: true },
+      { id: newId(), filterId: warnId, keyword: "cat", wholeWord: true },
+    ]);
+    const out = await presentStatuses(ctx, [hidden, warned, plain], { filterContext: "home" });
+    expect(out.map((s) => s.id)).toEqual([warned.id, plain.id]);
+    for (const s of out) expectEntity("Status", s);
+    expect(out[0]!.filtered).toMatchObject([
+      { filter: { title: "Cats", filter_action: "warn" }, keyword_matches: ["cat"] },
+    ]);
+    expect(out[1]!.filtered).toEqual([]);
+    // In another context the same filters do not apply.
+    expect((await presentStatuses(ctx, [hidden], { filterContext: "public" })).length).toBe(1);
+  });
+});
