@@ -46,8 +46,12 @@ const devArgs = [
   `OWNER_PASSWORD:${PASSWORD}`,
 ];
 
+let running;
+process.on("exit", () => running?.child.kill("SIGTERM"));
+
 async function start() {
   const dev = wranglerDev(devArgs);
+  running = dev;
   await waitFor("wrangler dev", async () => (await fetch(`${base}/nodeinfo/2.1`)).ok);
   return dev;
 }

@@ -27,6 +27,12 @@ async function registerApp(body: Record<string, unknown> = {}) {
   };
 }
 
+async function openAuthorizeRaw(query: Record<string, string>) {
+  const res = await request(`/oauth/authorize?${new URLSearchParams({ response_type: "code", ...query })}`);
+  expect(res.status).toBe(200);
+  return { res };
+}
+
 /** Loads the authorization page as a browser would and returns its CSRF cookie and form fields. */
 async function openAuthorize(query: Record<string, string>) {
   const res = await request(`/oauth/authorize?${new URLSearchParams(query)}`);
@@ -284,6 +290,20 @@ describe("authorization code flow", () => {
       `/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: app.client_id, redirect_uri: REDIRECT, scope: "read write" })}`,
     );
     expect(res.status).toBe(400);
+  });
+
+  it("lets the approval redirect go to the registered redirect URI under the page's CSP", async () => {
+    // Chromium applies form-action to the redirect after the POST: without the redirect target
+    // there, approving in Phanpy's popup went nowhere.
+    const web = await registerApp({ redirect_uris: "https://phanpy.example/" });
+    const { res: webPage } = await openAuthorizeRaw({ client_id: web.client_id, redirect_uri: "https://phanpy.example/" });
+    expect(webPage.headers.get("content-security-policy")).toContain("form-action 'self' https://phanpy.example;");
+    const native = await registerApp({ redirect_uris: "com.tapbots.Ivory.19300:/request_token" });
+    const { res: nativePage } = await openAuthorizeRaw({
+      client_id: native.client_id,
+      redirect_uri: "com.tapbots.Ivory.19300:/request_token",
+    });
+    expect(nativePage.headers.get("content-security-policy")).toContain("form-action 'self' com.tapbots.ivory.19300:;");
   });
 
   it("shows the code on a page for the out-of-band redirect URI", async () => {

@@ -1,8 +1,10 @@
 import { Hono } from "hono";
-import { count, countDistinct, isNull, and, eq } from "drizzle-orm";
+import { count, countDistinct, isNull, and, eq, gte, lt, asc, isNotNull, or } from "drizzle-orm";
 import type { AppEnv } from "../app";
 import type { Ctx } from "../context";
-import { accounts, statuses } from "../db/schema";
+import { accounts, oauthTokens, statuses } from "../db/schema";
+import { notFound } from "../lib/errors";
+import { minIdAt } from "../lib/ids";
 import { uris } from "../federation/uris";
 import { accountCounts } from "../services/counts";
 import { MISSING_IMAGE_PATH, serializeAccount } from "./entities/account";
@@ -116,4 +118,138 @@ instanceApi.get(MISSING_IMAGE_PATH, (c) => {
   c.header("content-type", "image/png");
   c.header("cache-control", "public, max-age=604800, immutable");
   return c.body(MISSING_PNG);
+});
+
+// ——— The rest of the instance surface: https://docs.joinmastodon.org/methods/instance/ ———
+
+/** Domains of the remote accounts Perch has stored, as Mastodon lists the servers it knows. */
+instanceApi.get("/api/v1/instance/peers", async (c) => {
+  const rows = await c.var.ctx.db
+    .selectDistinct({ domain: accounts.domain })
+    .from(accounts)
+    .where(eq(accounts.local, false))
+    .orderBy(asc(accounts.domain));
+  return c.json(rows.map((r) => r.domain));
+});
+
+const WEEK = 7 * 24 * 60 * 60 * 1000;
+
+/** Midnight UTC of the Monday that starts the week of `t`, as Rails' beginning_of_week. */
+function weekStart(t: number): number {
+  const d = new Date(t);
+  const day = (d.getUTCDay() + 6) % 7; // Monday = 0
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day);
+}
+
+/**
+ * Twelve weeks of activity, this week first: local posts, and logins as 1 when one of the owner's
+ * tokens was issued or used (oauth_tokens.last_used_at) that week (a single user logs in or does not); registrations stay closed. Counts
+ * are strings, as Mastodon serves them.
+ */
+instanceApi.get("/api/v1/instance/activity", async (c) => {
+  const ctx = c.var.ctx;
+  const current = weekStart(Date.now());
+  const weeks = Array.from({ length: 12 }, (_, i) => current - i * WEEK);
+  const oldest = weeks[weeks.length - 1] as number;
+  const counts = weeks.map((start) =>
+    ctx.db
+      .select({ n: count() })
+      .from(statuses)
+      .where(
+        and(
+          eq(statuses.local, true),
+          gte(statuses.id, minIdAt(start)),
+          lt(statuses.id, minIdAt(start + WEEK)),
+          isNull(statuses.reblogOfId),
+          isNull(statuses.deletedAt),
+        ),
+      ),
+  );
+  const [tokens, ...posts] = await ctx.db.batch([
+    ctx.db
+      .select({ used: oauthTokens.lastUsedAt, created: oauthTokens.createdAt })
+      .from(oauthTokens)
+      .where(
+        and(
+          eq(oauthTokens.userToken, true),
+          or(
+            gte(oauthTokens.createdAt, new Date(oldest).toISOString()),
+            and(
+              isNotNull(oauthTokens.lastUsedAt),
+              gte(oauthTokens.lastUsedAt, new Date(oldest).toISOString()),
+            ),
+          ),
+        ),
+      ),
+    ...counts,
+  ]);
+  // A login is a token issued (the OAuth sign-in) or used that week.
+  const used = tokens.flatMap((t) => [Date.parse(t.created), Date.parse(t.used ?? "")]);
+  return c.json(
+    weeks.map((start, i) => ({
+      week: String(start / 1000),
+      statuses: String(posts[i]?.[0]?.n ?? 0),
+      logins: used.some((t) => t >= start && t < start + WEEK) ? "1" : "0",
+      registrations: "0",
+    })),
+  );
+});
+
+/** Perch has no server rules: the one person on it makes them. */
+instanceApi.get("/api/v1/instance/rules", (c) => c.json([]));
+
+/** Moderated domains are not published. */
+instanceApi.get("/api/v1/instance/domain_blocks", (c) => c.json([]));
+
+instanceApi.get("/api/v1/instance/extended_description", async (c) => {
+  const ctx = c.var.ctx;
+  const { row } = await ctx.instance();
+  const handle = `@${ctx.config.username}@${ctx.config.accountDomain}`;
+  return c.json({
+    updated_at: new Date(Date.parse(row.createdAt) || Date.now()).toISOString(),
+    content: `<p>This is Perch, a single-user fediverse server: the home of ${escapeHtml(handle)}. It has no sign-ups.</p>`,
+  });
+});
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/** There is no published privacy policy or terms of service: 404, as Mastodon answers without terms. */
+instanceApi.get("/api/v1/instance/privacy_policy", () => {
+  throw notFound();
+});
+instanceApi.get("/api/v1/instance/terms_of_service", () => {
+  throw notFound();
+});
+instanceApi.get("/api/v1/instance/terms_of_service/:date", () => {
+  throw notFound();
+});
+
+/** Translation is not configured (configuration.translation.enabled is false). */
+instanceApi.get("/api/v1/instance/translation_languages", (c) => c.json({}));
+
+/** ISO 639-1 codes, the languages a post can be tagged with, as Mastodon offers them. */
+const LANGUAGE_CODES = (
+  "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz " +
+  "ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io " +
+  "is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr " +
+  "ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si " +
+  "sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh " +
+  "yi yo za zh zu"
+).split(" ");
+
+let languageList: { code: string; name: string }[] | undefined;
+
+instanceApi.get("/api/v1/instance/languages", (c) => {
+  if (!languageList) {
+    let names: Intl.DisplayNames | undefined;
+    try {
+      names = new Intl.DisplayNames(["en"], { type: "language" });
+    } catch {
+      names = undefined;
+    }
+    languageList = LANGUAGE_CODES.map((code) => ({ code, name: names?.of(code) ?? code }));
+  }
+  return c.json(languageList);
 });

@@ -27,13 +27,14 @@ export function renderNote(config: Config, status: Status): Record<string, unkno
       })),
     ],
     attachment: status.attachments.map((a) => ({
-      type: "Document",
+      type: a.type === "Image" || a.type === "Video" || a.type === "Audio" ? a.type : "Document",
       mediaType: a.mediaType,
       url: a.url,
       name: a.name ?? null,
       blurhash: a.blurhash,
       width: a.width,
       height: a.height,
+      ...(a.focus ? { focalPoint: [a.focus.x, a.focus.y] } : {}),
     })),
   };
   if (status.language) note.contentMap = { [status.language]: status.content };

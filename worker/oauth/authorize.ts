@@ -55,6 +55,22 @@ async function validate(c: Context<AppEnv>, p: Record<string, string | string[]>
   return { app, redirectUri, scopes, state: one(p.state), codeChallenge, codeChallengeMethod };
 }
 
+/**
+ * Browsers apply `form-action` to the redirect that follows the form's POST too (Chromium does), so
+ * the redirect target the app registered must be allowed, or approving silently goes nowhere: its
+ * origin for a web app (Phanpy, Elk), its scheme for a native app (`com.tapbots.Ivory…:`).
+ */
+export function formAction(redirectUri: string): string {
+  if (redirectUri === OOB) return "'self'";
+  try {
+    const u = new URL(redirectUri);
+    if (u.protocol === "http:" || u.protocol === "https:") return `'self' ${u.origin}`;
+    return /^[a-z][a-z0-9+.-]*:$/i.test(u.protocol) ? `'self' ${u.protocol}` : "'self'";
+  } catch {
+    return "'self'";
+  }
+}
+
 function page(
   c: Context<AppEnv>,
   r: Request_,
@@ -76,7 +92,7 @@ function page(
   c.header("x-frame-options", "DENY");
   c.header(
     "content-security-policy",
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction(r.redirectUri)}; frame-ancestors 'none'`,
   );
   return c.html(
     html`<!doctype html>

@@ -13,20 +13,51 @@ export class FollowError extends Error {
 
 /** Follows a remote account by handle or URL. The follow stays pending until the peer's Accept. */
 export async function follow(ctx: Ctx, handleOrUrl: string): Promise<{ account: Account; follow: Follow }> {
-  const { owner } = await ctx.instance();
   const target = await resolveHandleOrUrl(ctx, handleOrUrl);
-  if (target.local) throw new FollowError("You cannot follow yourself");
+  return { account: target, follow: await followAccount(ctx, target) };
+}
+
+/** What the owner chooses for a follow: boosts at home, a notification per post, languages shown. */
+export interface FollowOptions {
+  reblogs?: boolean;
+  notify?: boolean;
+  /** null shows every language. */
+  languages?: string[] | null;
+}
+
+/**
+ * Follows a stored account (sending the Follow), or updates the options of an existing follow or
+ * pending request without sending anything, as Mastodon does.
+ */
+export async function followAccount(ctx: Ctx, target: Account, options: FollowOptions = {}): Promise<Follow> {
+  const { owner } = await ctx.instance();
+  if (target.local || target.id === owner.id) throw new FollowError("You cannot follow yourself");
+  const set = {
+    ...(options.reblogs !== undefined ? { showReblogs: options.reblogs } : {}),
+    ...(options.notify !== undefined ? { notify: options.notify } : {}),
+    ...(options.languages !== undefined ? { languages: options.languages } : {}),
+  };
   const existing = await findFollow(ctx, owner.id, target.id);
-  if (existing) return { account: target, follow: existing };
+  if (existing) {
+    if (Object.keys(set).length === 0) return existing;
+    const [updated] = await ctx.db.update(follows).set(set).where(eq(follows.id, existing.id)).returning();
+    return updated ?? existing;
+  }
   const id = newId();
   const uri = uris(ctx.config).activity(id);
   const [row] = await ctx.db
     .insert(follows)
-    .values({ id, accountId: owner.id, targetAccountId: target.id, uri, accepted: false })
+    .values({ id, accountId: owner.id, targetAccountId: target.id, uri, accepted: false, ...set })
+    .onConflictDoNothing()
     .returning();
-  if (!row) throw new Error("insert returned no follow");
+  if (!row) {
+    // A concurrent request made the same follow: that one sent the Follow.
+    const again = await findFollow(ctx, owner.id, target.id);
+    if (!again) throw new Error("insert returned no follow");
+    return again;
+  }
   await deliver(ctx, followActivity(ctx, row, target), { accounts: [inboxOnly(target)] });
-  return { account: target, follow: row };
+  return row;
 }
 
 /** Withdraws a follow (or a pending request) with an Undo that embeds the original Follow. */
@@ -96,11 +127,11 @@ export async function isFollowing(ctx: Ctx, accountId: string, targetId: string)
   return row?.accepted === true;
 }
 
-function followActivity(ctx: Ctx, row: Follow, target: Account) {
+export function followActivity(ctx: Ctx, row: Follow, target: Account) {
   return { id: row.uri, type: "Follow", actor: uris(ctx.config).actor, object: target.uri };
 }
 
 /** Follow traffic goes to the personal inbox: some servers route it only from there. */
-function inboxOnly(account: Account): Account {
+export function inboxOnly(account: Account): Account {
   return { ...account, sharedInbox: null };
 }

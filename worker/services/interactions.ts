@@ -1,7 +1,7 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, count, eq, isNull } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Status } from "../db/client";
-import { favourites, statuses } from "../db/schema";
+import { favourites, pins, statuses } from "../db/schema";
 import { PUBLIC } from "../federation/jsonld";
 import { renderAnnounce } from "../federation/note";
 import { uris } from "../federation/uris";
@@ -60,13 +60,21 @@ export async function unlike(ctx: Ctx, statusUri: string): Promise<boolean> {
 }
 
 /** Boosts a public or unlisted status: an Announce to the owner's followers and the author. */
-export async function announce(ctx: Ctx, statusUri: string): Promise<Status> {
+export async function announce(
+  ctx: Ctx,
+  statusUri: string,
+  visibility: "public" | "unlisted" | "private" = "public",
+): Promise<Status> {
   const { owner } = await ctx.instance();
   const target = await resolveStatus(ctx, statusUri);
   if (target.deletedAt) throw new InteractionError("That post was deleted");
-  if (target.visibility !== "public" && target.visibility !== "unlisted") {
+  if (target.reblogOfId) throw new InteractionError("A boost cannot be boosted");
+  // Mastodon lets the author boost their own followers-only post to the same followers.
+  const ownPrivate = target.visibility === "private" && target.accountId === owner.id;
+  if (target.visibility !== "public" && target.visibility !== "unlisted" && !ownPrivate) {
     throw new InteractionError("Only public and unlisted posts can be boosted");
   }
+  if (ownPrivate) visibility = "private";
   const existing = await findBoost(ctx, owner.id, target.id);
   if (existing) return existing;
   const u = uris(ctx.config);
@@ -78,12 +86,13 @@ export async function announce(ctx: Ctx, statusUri: string): Promise<Status> {
       uri: u.statusActivity(id),
       accountId: owner.id,
       local: true,
-      visibility: "public",
+      visibility,
       reblogOfId: target.id,
-      audience: {
-        to: [PUBLIC],
-        cc: [u.followers, ...(target.local ? [] : [(await authorOf(ctx, target)).uri])],
-      },
+      audience: boostAudience(
+        u.followers,
+        visibility,
+        target.local ? [] : [(await authorOf(ctx, target)).uri],
+      ),
       publishedAt: new Date().toISOString(),
     })
     .returning();
@@ -111,6 +120,69 @@ export async function unannounce(ctx: Ctx, statusUri: string): Promise<boolean> 
     { followers: true, accounts: [await authorOf(ctx, target)] },
   );
   return true;
+}
+
+function boostAudience(followers: string, visibility: "public" | "unlisted" | "private", author: string[]) {
+  if (visibility === "public") return { to: [PUBLIC], cc: [followers, ...author] };
+  if (visibility === "unlisted") return { to: [followers], cc: [PUBLIC, ...author] };
+  return { to: [followers], cc: author };
+}
+
+/** The owner's most pinned posts, as Mastodon allows. */
+export const MAX_PINS = 5;
+
+/**
+ * Pins one of the owner's public or unlisted posts to the profile and federates an Add to the
+ * featured collection. Pinning a pinned post again changes nothing.
+ */
+export async function pin(ctx: Ctx, status: Status): Promise<void> {
+  const { owner } = await ctx.instance();
+  if (status.accountId !== owner.id || status.reblogOfId || status.deletedAt) {
+    throw new InteractionError("Validation failed: only your own posts can be pinned");
+  }
+  if (status.visibility !== "public" && status.visibility !== "unlisted") {
+    throw new InteractionError("Validation failed: only public and unlisted posts can be pinned");
+  }
+  const [pinned] = await ctx.db.select({ n: count() }).from(pins).where(eq(pins.accountId, owner.id));
+  const already = await ctx.db
+    .select()
+    .from(pins)
+    .where(and(eq(pins.accountId, owner.id), eq(pins.statusId, status.id)))
+    .limit(1);
+  if (already.length) return;
+  if ((pinned?.n ?? 0) >= MAX_PINS) {
+    throw new InteractionError(`Validation failed: you can pin at most ${MAX_PINS} posts`);
+  }
+  await ctx.db.insert(pins).values({ accountId: owner.id, statusId: status.id }).onConflictDoNothing();
+  await deliverFeatured(ctx, "Add", status);
+}
+
+export async function unpin(ctx: Ctx, status: Status): Promise<boolean> {
+  const { owner } = await ctx.instance();
+  const removed = await ctx.db
+    .delete(pins)
+    .where(and(eq(pins.accountId, owner.id), eq(pins.statusId, status.id)))
+    .returning();
+  if (removed.length === 0) return false;
+  await deliverFeatured(ctx, "Remove", status);
+  return true;
+}
+
+async function deliverFeatured(ctx: Ctx, type: "Add" | "Remove", status: Status) {
+  const u = uris(ctx.config);
+  await deliver(
+    ctx,
+    {
+      id: u.activity(newId()),
+      type,
+      actor: u.actor,
+      to: [PUBLIC],
+      cc: [u.followers],
+      object: status.uri,
+      target: u.featured,
+    },
+    { followers: true },
+  );
 }
 
 async function findLike(ctx: Ctx, accountId: string, statusId: string) {

@@ -1,8 +1,8 @@
-import { and, count, countDistinct, gte, inArray, sql } from "drizzle-orm";
+import { and, count, countDistinct, eq, gte, inArray, sql } from "drizzle-orm";
 import type { Ctx } from "../context";
 import { featuredTags, followedTags, statuses, statusTags } from "../db/schema";
 import { uris } from "../federation/uris";
-import { minIdAt } from "../lib/ids";
+import { minIdAt, newId } from "../lib/ids";
 
 /** A hashtag as stored: lower case, no `#`, letters, digits, underscores and middle dots. */
 export function normalizeTag(name: string): string | null {
@@ -29,8 +29,14 @@ export async function presentTags(ctx: Ctx, names: string[]) {
       .innerJoin(statuses, sql`${statuses.id} = ${statusTags.statusId}`)
       .where(and(inArray(statusTags.name, list.slice(0, 90)), gte(statusTags.statusId, since)))
       .groupBy(statusTags.name, day),
-    ctx.db.select().from(followedTags).where(inArray(followedTags.name, list.slice(0, 90))),
-    ctx.db.select().from(featuredTags).where(inArray(featuredTags.name, list.slice(0, 90))),
+    ctx.db
+      .select()
+      .from(followedTags)
+      .where(inArray(followedTags.name, list.slice(0, 90))),
+    ctx.db
+      .select()
+      .from(featuredTags)
+      .where(inArray(featuredTags.name, list.slice(0, 90))),
   ]);
   const base = uris(ctx.config).base;
   return list.map((name) => ({
@@ -50,4 +56,18 @@ export async function presentTags(ctx: Ctx, names: string[]) {
     following: followed.some((f) => f.name === name),
     featuring: featured.some((f) => f.name === name),
   }));
+}
+
+/** Follows a hashtag: its posts then reach the home timeline. Following it again changes nothing. */
+export async function followTag(ctx: Ctx, name: string): Promise<void> {
+  await ctx.db.insert(followedTags).values({ name, id: newId() }).onConflictDoNothing();
+}
+
+export async function unfollowTag(ctx: Ctx, name: string): Promise<void> {
+  await ctx.db.delete(followedTags).where(eq(followedTags.name, name));
+}
+
+/** Stops featuring a hashtag by name; not featured is not an error. */
+export async function unfeatureTagByName(ctx: Ctx, name: string): Promise<void> {
+  await ctx.db.delete(featuredTags).where(eq(featuredTags.name, name));
 }

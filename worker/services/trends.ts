@@ -1,0 +1,83 @@
+import { and, asc, count, countDistinct, desc, eq, gte, isNull, sql, type SQL } from "drizzle-orm";
+import type { Ctx } from "../context";
+import type { Status } from "../db/client";
+import { accounts, statuses, statusTags } from "../db/schema";
+import { minIdAt } from "../lib/ids";
+
+/**
+ * Trends computed from what Perch stores, without review: a single-user server sees only its own
+ * corner of the fediverse, so these are "what is going on around me" rather than server-wide trends.
+ */
+
+const DAY = 24 * 60 * 60 * 1000;
+const NOW = sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+
+/** Days of posts a tag's trend counts. */
+export const TAG_TREND_DAYS = 7;
+/** Days of posts considered for trending statuses. */
+export const STATUS_TREND_DAYS = 3;
+/** Most recent candidates scored for trending statuses. */
+const STATUS_CANDIDATES = 500;
+
+/** Public, undeleted, not a boost, and by an account the owner has not blocked, muted or domain-blocked. */
+function visibleOriginal(ownerId: string): SQL {
+  return sql`${statuses.visibility} = 'public' AND ${statuses.deletedAt} IS NULL AND ${statuses.reblogOfId} IS NULL
+    AND ${statuses.accountId} NOT IN (SELECT target_account_id FROM blocks WHERE account_id = ${ownerId})
+    AND ${statuses.accountId} NOT IN (SELECT target_account_id FROM mutes WHERE expires_at IS NULL OR expires_at > ${NOW})
+    AND ${accounts.domain} NOT IN (SELECT domain FROM domain_blocks)`;
+}
+
+/**
+ * Tag names ranked by how many distinct accounts used them in public posts over the last
+ * TAG_TREND_DAYS days, then by uses, then by name.
+ */
+export async function trendingTagNames(ctx: Ctx, opts: { limit: number; offset: number }): Promise<string[]> {
+  const { owner } = await ctx.instance();
+  const since = minIdAt(Date.now() - TAG_TREND_DAYS * DAY);
+  const accountsUsing = countDistinct(statuses.accountId);
+  const rows = await ctx.db
+    .select({ name: statusTags.name, accounts: accountsUsing, uses: count() })
+    .from(statusTags)
+    .innerJoin(statuses, eq(statuses.id, statusTags.statusId))
+    .innerJoin(accounts, eq(accounts.id, statuses.accountId))
+    .where(and(gte(statusTags.statusId, since), gte(statuses.id, since), visibleOriginal(owner.id)))
+    .groupBy(statusTags.name)
+    .orderBy(desc(accountsUsing), desc(count()), asc(statusTags.name))
+    .limit(opts.limit)
+    .offset(opts.offset);
+  return rows.map((r) => r.name);
+}
+
+/**
+ * Public statuses of the last STATUS_TREND_DAYS days by discoverable accounts, ranked by the
+ * favourites and boosts Perch knows of, discounted by age (Hacker News style gravity), so a newer post
+ * with fewer interactions can outrank an older one. Statuses nobody interacted with do not trend.
+ */
+export async function trendingStatuses(ctx: Ctx, opts: { limit: number; offset: number }): Promise<Status[]> {
+  const { owner } = await ctx.instance();
+  const since = minIdAt(Date.now() - STATUS_TREND_DAYS * DAY);
+  const favs = sql<number>`(SELECT count(*) FROM favourites f WHERE f.status_id = ${statuses.id} AND f.emoji IS NULL)`;
+  const boosts = sql<number>`(SELECT count(*) FROM statuses b WHERE b.reblog_of_id = ${statuses.id} AND b.deleted_at IS NULL)`;
+  const rows = await ctx.db
+    .select({ status: statuses, favs, boosts })
+    .from(statuses)
+    .innerJoin(accounts, eq(accounts.id, statuses.accountId))
+    .where(
+      and(
+        gte(statuses.id, since),
+        isNull(statuses.deletedAt),
+        eq(accounts.discoverable, true),
+        visibleOriginal(owner.id),
+        sql`(${favs} + ${boosts}) > 0`,
+      ),
+    )
+    .orderBy(desc(statuses.id))
+    .limit(STATUS_CANDIDATES);
+  const now = Date.now();
+  const scored = rows.map((r) => {
+    const ageHours = Math.max(0, now - Date.parse(r.status.publishedAt)) / 3_600_000;
+    return { status: r.status, score: (Number(r.favs) + Number(r.boosts)) / Math.pow(ageHours + 2, 1.5) };
+  });
+  scored.sort((a, b) => b.score - a.score || (a.status.id < b.status.id ? 1 : -1));
+  return scored.slice(opts.offset, opts.offset + opts.limit).map((s) => s.status);
+}
