@@ -49,6 +49,17 @@ describe("readInput", () => {
     });
   });
 
+  it("reads Rails arrays of hashes (`a[][key]`), starting a new hash when a key repeats", async () => {
+    const res = await post(
+      "/echo",
+      "keywords_attributes[][keyword]=cat&keywords_attributes[][whole_word]=true&keywords_attributes[][keyword]=dog",
+      "application/x-www-form-urlencoded",
+    );
+    expect(await res.json()).toEqual({
+      keywords_attributes: [{ keyword: "cat", whole_word: "true" }, { keyword: "dog" }],
+    });
+  });
+
   it("keeps JSON structure, with scalars as strings for the schemas to coerce", async () => {
     const res = await post(
       "/echo",

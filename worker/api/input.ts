@@ -94,7 +94,7 @@ function assign(out: Input, key: string, value: string | File): void {
     const part = path[i] as string;
     const last = i === path.length - 1;
     const nextIsPush = path[i + 1] === "";
-    if (part === "") return; // `[]` only as the last segment, handled below
+    if (part === "") return; // a `[]` is handled by the segment before it
     if (last) {
       const existing = node[part];
       if (existing === undefined) node[part] = value;
@@ -107,6 +107,21 @@ function assign(out: Input, key: string, value: string | File): void {
       if (Array.isArray(existing)) existing.push(value);
       else node[part] = existing === undefined ? [value] : [existing as InputValue, value];
       return;
+    }
+    if (nextIsPush) {
+      // Rails' array of hashes, `a[][name]=x&a[][value]=y&a[][name]=z`: a key goes into the last
+      // hash unless that hash already has it, in which case a new hash starts.
+      let list = node[part];
+      if (!Array.isArray(list)) node[part] = list = [];
+      const key = path[i + 2] as string;
+      let last = list[list.length - 1];
+      if (!last || typeof last !== "object" || Array.isArray(last) || last instanceof File || key in last) {
+        last = {};
+        list.push(last);
+      }
+      node = last as Record<string, InputValue>;
+      i += 1;
+      continue;
     }
     const child = node[part];
     if (!child || typeof child !== "object" || Array.isArray(child) || child instanceof File) {

@@ -1,4 +1,5 @@
 import type { Config } from "../config";
+import { mimeFromExtension } from "../lib/media/sniff";
 import type { Instance } from "../services/instance";
 import { ACTOR_CONTEXT } from "./jsonld";
 import { uris } from "./uris";
@@ -13,7 +14,7 @@ export function renderActor(config: Config, { row, owner }: Instance): Record<st
   const doc: Record<string, unknown> = {
     "@context": ACTOR_CONTEXT,
     id: u.actor,
-    type: "Person",
+    type: owner.type === "Service" ? "Service" : "Person",
     preferredUsername: config.username,
     name: owner.displayName,
     summary: owner.note,
@@ -37,9 +38,15 @@ export function renderActor(config: Config, { row, owner }: Instance): Record<st
     ],
   };
   if (owner.movedTo) doc.movedTo = owner.movedTo;
-  if (owner.avatarUrl) doc.icon = { type: "Image", url: owner.avatarUrl };
-  if (owner.headerUrl) doc.image = { type: "Image", url: owner.headerUrl };
+  if (owner.avatarUrl) doc.icon = image(owner.avatarUrl);
+  if (owner.headerUrl) doc.image = image(owner.headerUrl);
   return doc;
+}
+
+/** An avatar or header as an Image, with its type when known (Mastodon keeps only known types). */
+function image(url: string): Record<string, unknown> {
+  const mediaType = mimeFromExtension(url);
+  return { type: "Image", ...(mediaType ? { mediaType } : {}), url };
 }
 
 /** The instance actor (an Application), which signs fetches made on the server's own behalf. */

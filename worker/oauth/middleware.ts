@@ -39,6 +39,21 @@ export function requireToken(scope: string | null, opts: { user?: boolean } = {}
     if (opts.user && !token.userToken)
       throw new HttpError(422, "This method requires an authenticated user", "no_user");
     c.set("token", token);
+    // When a token was last used (the instance activity's logins), written at most once an hour and
+    // after the response, so it costs the request nothing.
+    if (!row.lastUsedAt || Date.now() - Date.parse(row.lastUsedAt) > 3600_000) {
+      const db = c.var.ctx.db;
+      c.var.ctx.waitUntil(
+        db
+          .update(oauthTokens)
+          .set({ lastUsedAt: new Date().toISOString() })
+          .where(eq(oauthTokens.tokenHash, hash))
+          .then(
+            () => undefined,
+            (e: unknown) => console.error("could not record token use", e),
+          ),
+      );
+    }
     await next();
   };
 }

@@ -29,7 +29,13 @@ export async function recordConversation(ctx: Ctx, status: Status): Promise<void
       )[0];
       const byLast = found
         ? undefined
-        : (await ctx.db.select().from(conversations).where(eq(conversations.lastStatusId, parent.id)).limit(1))[0];
+        : (
+            await ctx.db
+              .select()
+              .from(conversations)
+              .where(eq(conversations.lastStatusId, parent.id))
+              .limit(1)
+          )[0];
       rootUri = (found ?? byLast)?.rootUri ?? parent.uri;
     }
   }

@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Account, Follow } from "../db/client";
-import { follows } from "../db/schema";
+import { follows, listAccounts } from "../db/schema";
 import { uris } from "../federation/uris";
 import { newId } from "../lib/ids";
 import { resolveHandleOrUrl } from "./accounts";
@@ -65,7 +65,11 @@ export async function unfollow(ctx: Ctx, target: Account): Promise<boolean> {
   const { owner } = await ctx.instance();
   const existing = await findFollow(ctx, owner.id, target.id);
   if (!existing) return false;
-  await ctx.db.delete(follows).where(eq(follows.id, existing.id));
+  // Lists hold only followed accounts, as on Mastodon: an unfollow takes the account out of them.
+  await ctx.db.batch([
+    ctx.db.delete(follows).where(eq(follows.id, existing.id)),
+    ctx.db.delete(listAccounts).where(eq(listAccounts.accountId, target.id)),
+  ]);
   const u = uris(ctx.config);
   await deliver(
     ctx,

@@ -52,30 +52,45 @@ export function serializeAccount(config: Config, a: Account, counts: AccountCoun
   };
 }
 
-/** The owner's own account, with `source` and `role`, for verify_credentials. */
+/** Profile HTML back to the plain text the owner typed (for `source`). */
+function htmlToText(html: string): string {
+  return html
+    .replace(/<br\s*\/?>/g, "\n")
+    .replace(/<\/p><p>/g, "\n\n")
+    .replace(/<[^>]*>/g, "")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;|&#x27;/g, "'")
+    .replace(/&amp;/g, "&");
+}
+
+/**
+ * The owner's own account, with `source` (posting defaults from the preferences) and `role`, for
+ * verify_credentials and update_credentials.
+ */
 export function serializeCredentialAccount(
   config: Config,
   a: Account,
   counts: AccountCounts,
   followRequests: number,
+  prefs: { privacy: string; sensitive: boolean; language: string | null; hideCollections: boolean },
 ) {
   return {
     ...serializeAccount(config, a, counts),
+    hide_collections: prefs.hideCollections,
     source: {
-      privacy: "public",
-      sensitive: false,
-      language: null,
-      note: a.note
-        .replace(/<br\s*\/?>/g, "\n")
-        .replace(/<\/p><p>/g, "\n\n")
-        .replace(/<[^>]*>/g, ""),
+      privacy: prefs.privacy,
+      sensitive: prefs.sensitive,
+      language: prefs.language,
+      note: htmlToText(a.note),
       fields: a.fields.map((f) => ({
         name: f.name,
-        value: f.value.replace(/<[^>]*>/g, ""),
+        value: htmlToText(f.value),
         verified_at: null,
       })),
       follow_requests_count: followRequests,
-      hide_collections: false,
+      hide_collections: prefs.hideCollections,
       discoverable: a.discoverable,
       indexable: a.indexable,
     },

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { statuses } from "../../db/schema";
 import { isFollowing } from "../../services/following";
 import { newId } from "../../lib/ids";
+import { notify } from "../../services/notifications";
 import { resolveStatus, visibilityOf } from "../../services/remote-statuses";
 import { objectId } from "../schemas";
 import type { InboxContext } from "./index";
@@ -25,7 +26,7 @@ export async function handleAnnounce({ ctx, activity, actor, local }: InboxConte
   if (boosted.deletedAt || (boosted.visibility !== "public" && boosted.visibility !== "unlisted")) return;
   const to = activity.to ?? [];
   const cc = activity.cc ?? [];
-  await ctx.db
+  const inserted = await ctx.db
     .insert(statuses)
     .values({
       id: newId(),
@@ -37,5 +38,15 @@ export async function handleAnnounce({ ctx, activity, actor, local }: InboxConte
       audience: { to, cc },
       publishedAt: new Date().toISOString(),
     })
-    .onConflictDoNothing();
+    .onConflictDoNothing()
+    .returning({ id: statuses.id });
+  if (inserted.length > 0 && boosted.accountId === local.owner.id) {
+    await notify(ctx, {
+      type: "reblog",
+      fromAccountId: actor.id,
+      status: { id: boosted.id },
+      key: "reblog-",
+      activityUri: activity.id,
+    });
+  }
 }

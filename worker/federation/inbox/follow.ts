@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { follows } from "../../db/schema";
 import { newId } from "../../lib/ids";
+import { followSlot, notify } from "../../services/notifications";
 import { markFederated } from "../../services/instance";
 import { sendFollowAnswer } from "../../services/following";
 import { objectId } from "../schemas";
@@ -40,5 +41,21 @@ export async function handleFollow({ ctx, activity, actor, local }: InboxContext
       .returning();
   }
   await markFederated(ctx.db);
+  if (!existing && row) {
+    await notify(ctx, {
+      type: row.accepted ? "follow" : "follow_request",
+      fromAccountId: actor.id,
+      key: row.accepted ? `follow-${followSlot()}` : `follow_request-${actor.id}-${row.id}`,
+      activityUri: activity.id,
+    });
+  } else if (existing && !existing.accepted && row?.accepted) {
+    // A pending request that is now accepted (the owner unlocked the account): a follow after all.
+    await notify(ctx, {
+      type: "follow",
+      fromAccountId: actor.id,
+      key: `follow-${followSlot()}`,
+      activityUri: activity.id,
+    });
+  }
   if (row?.accepted) await sendFollowAnswer(ctx, row, actor, "Accept");
 }

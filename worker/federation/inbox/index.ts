@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
-import { blocks } from "../../db/schema";
+import { blocks, domainBlocks } from "../../db/schema";
 import type { Instance } from "../../services/instance";
 import { findAccountByUri, resolveAccount } from "../../services/accounts";
 import type { InboxMessage } from "../../queues/messages";
@@ -69,6 +69,8 @@ export async function processActivity(
   const activity = parsed.data;
   const handler = handlers[activity.type];
   if (!handler) return;
+  // Nothing from a blocked domain is accepted, except a Delete of what was stored before the block.
+  if (activity.type !== "Delete" && (await fromBlockedDomain(ctx, activity.actor))) return;
   const local = await ctx.instance();
   const authentic = message.proofVerified || message.signer === activity.actor;
   // Only a Create or Update can be trusted without its actor's signature: their object is re-fetched.
@@ -107,4 +109,28 @@ async function isBlocked(ctx: Ctx, ownerId: string, accountId: string): Promise<
     blockedByCtx.set(ctx, blocked);
   }
   return (await blocked).has(accountId);
+}
+
+/** The owner's blocked domains, read once per Ctx (a queue batch). */
+const domainsByCtx = new WeakMap<Ctx, Promise<string[]>>();
+
+/** Whether the actor's host is a blocked domain or a subdomain of one: nothing from it is accepted. */
+export async function fromBlockedDomain(ctx: Ctx, actorUri: string): Promise<boolean> {
+  let domains = domainsByCtx.get(ctx);
+  if (!domains) {
+    domains = ctx.db
+      .select({ domain: domainBlocks.domain })
+      .from(domainBlocks)
+      .then((rows) => rows.map((r) => r.domain.toLowerCase()));
+    domainsByCtx.set(ctx, domains);
+  }
+  const list = await domains;
+  if (list.length === 0) return false;
+  let host: string;
+  try {
+    host = new URL(actorUri).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return list.some((d) => host === d || host.endsWith(`.${d}`));
 }

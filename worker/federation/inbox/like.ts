@@ -1,5 +1,6 @@
 import { favourites } from "../../db/schema";
 import { newId } from "../../lib/ids";
+import { notify } from "../../services/notifications";
 import { findStatusByUri } from "../../services/remote-statuses";
 import { objectId } from "../schemas";
 import type { InboxContext } from "./index";
@@ -22,8 +23,19 @@ async function recordReaction({ ctx, activity, actor, local }: InboxContext, emo
   if (!target) return;
   const status = await findStatusByUri(ctx, target);
   if (!status || status.accountId !== local.owner.id || status.deletedAt) return;
-  await ctx.db
+  const inserted = await ctx.db
     .insert(favourites)
     .values({ id: newId(), accountId: actor.id, statusId: status.id, uri: activity.id, emoji })
-    .onConflictDoNothing();
+    .onConflictDoNothing()
+    .returning({ id: favourites.id });
+  // Mastodon has no notification for emoji reactions; a plain Like notifies once.
+  if (inserted.length > 0 && emoji === null) {
+    await notify(ctx, {
+      type: "favourite",
+      fromAccountId: actor.id,
+      status: { id: status.id },
+      key: "favourite-",
+      activityUri: activity.id,
+    });
+  }
 }

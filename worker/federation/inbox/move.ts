@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { accounts } from "../../db/schema";
 import { resolveAccount } from "../../services/accounts";
 import { findFollow, follow, unfollow } from "../../services/following";
+import { notify } from "../../services/notifications";
 import { IdRef, objectId } from "../schemas";
 import { PermanentError, type InboxContext } from "./index";
 
@@ -20,6 +21,13 @@ export async function handleMove({ ctx, activity, actor, local }: InboxContext):
   await ctx.db.update(accounts).set({ movedTo: target.uri }).where(eq(accounts.id, actor.id));
   const following = await findFollow(ctx, local.owner.id, actor.id);
   if (!following) return;
+  await notify(ctx, {
+    type: "move",
+    fromAccountId: actor.id,
+    key: `move-${actor.id}-${target.id}`,
+    unique: true,
+    activityUri: activity.id,
+  });
   await follow(ctx, target.uri);
   await unfollow(ctx, actor);
 }

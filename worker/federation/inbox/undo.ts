@@ -1,5 +1,6 @@
-import { and, eq } from "drizzle-orm";
-import { blocks, favourites, follows, statuses } from "../../db/schema";
+import { and, eq, sql } from "drizzle-orm";
+import { blocks, favourites, follows, notifications, statuses } from "../../db/schema";
+import { unnotifyAnnounce, unnotifyFollow, unnotifyLike } from "../../services/notifications";
 import { objectId } from "../schemas";
 import type { InboxContext } from "./index";
 
@@ -27,18 +28,44 @@ export async function handleUndo({ ctx, activity, actor, local }: InboxContext):
   };
   if (type === "Follow" && embedded.object === local.owner.uri) {
     // Some servers send a fresh id for the embedded Follow: the pair identifies it as well.
-    await db
-      .delete(follows)
-      .where(and(eq(follows.accountId, actor.id), eq(follows.targetAccountId, local.owner.id)));
+    await db.batch([
+      db
+        .delete(follows)
+        .where(and(eq(follows.accountId, actor.id), eq(follows.targetAccountId, local.owner.id))),
+      unnotifyFollow(ctx, actor.id),
+    ]);
     return;
   }
+  // Notifications go first: they are found through the rows being removed.
+  const unnotify = {
+    Follow: () => unnotifyFollowIfGone(),
+    Like: () => unnotifyLike(ctx, id, actor.id),
+    Announce: () => unnotifyAnnounce(ctx, id, actor.id),
+  };
+  // A follow notification is removed only when the undone Follow was of the owner.
+  const unnotifyFollowIfGone = () =>
+    db.delete(notifications).where(sql`group_key >= 'follow' AND group_key < 'followa'
+      AND from_account_id = ${actor.id} AND type IN ('follow', 'follow_request')
+      AND EXISTS (SELECT 1 FROM follows WHERE uri = ${id} AND account_id = ${actor.id} AND target_account_id = ${local.owner.id})`);
   if (type === "EmojiReact") {
     await undo.Like();
+    return;
+  }
+  if (type === "Follow" || type === "Like" || type === "Announce") {
+    await db.batch([unnotify[type](), undo[type]()]);
     return;
   }
   if (type && type in undo) {
     await undo[type as keyof typeof undo]();
     return;
   }
-  await db.batch([undo.Follow(), undo.Like(), undo.Announce(), undo.Block()]);
+  await db.batch([
+    unnotify.Follow(),
+    unnotify.Like(),
+    unnotify.Announce(),
+    undo.Follow(),
+    undo.Like(),
+    undo.Announce(),
+    undo.Block(),
+  ]);
 }

@@ -1,4 +1,6 @@
+import { sql } from "drizzle-orm";
 import { storeActor } from "../../services/accounts";
+import { notify } from "../../services/notifications";
 import { findStatusByUri, updateRemoteNote } from "../../services/remote-statuses";
 import { objectId } from "../schemas";
 import { authenticObject } from "./create";
@@ -29,4 +31,19 @@ export async function handleUpdate(ic: InboxContext): Promise<void> {
     throw new PermanentError("only the author may edit a note");
   }
   await updateRemoteNote(ctx, existing, note, actor);
+  const after = await findStatusByUri(ctx, note.id);
+  if (after?.editedAt && after.editedAt !== existing.editedAt) {
+    // Mastodon tells those who boosted or favourited a post that it was edited.
+    const ownerId = ic.local.owner.id;
+    await notify(ctx, {
+      type: "update",
+      fromAccountId: actor.id,
+      status: { id: existing.id },
+      key: `update-${after.editedAt}-`,
+      unique: true,
+      activityUri: activity.id,
+      when: sql`(EXISTS (SELECT 1 FROM statuses WHERE reblog_of_id = sid AND account_id = ${ownerId} AND deleted_at IS NULL)
+        OR EXISTS (SELECT 1 FROM favourites WHERE status_id = sid AND account_id = ${ownerId}))`,
+    });
+  }
 }
