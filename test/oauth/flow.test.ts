@@ -296,14 +296,21 @@ describe("authorization code flow", () => {
     // Chromium applies form-action to the redirect after the POST: without the redirect target
     // there, approving in Phanpy's popup went nowhere.
     const web = await registerApp({ redirect_uris: "https://phanpy.example/" });
-    const { res: webPage } = await openAuthorizeRaw({ client_id: web.client_id, redirect_uri: "https://phanpy.example/" });
-    expect(webPage.headers.get("content-security-policy")).toContain("form-action 'self' https://phanpy.example;");
+    const { res: webPage } = await openAuthorizeRaw({
+      client_id: web.client_id,
+      redirect_uri: "https://phanpy.example/",
+    });
+    expect(webPage.headers.get("content-security-policy")).toContain(
+      "form-action 'self' https://phanpy.example;",
+    );
     const native = await registerApp({ redirect_uris: "com.tapbots.Ivory.19300:/request_token" });
     const { res: nativePage } = await openAuthorizeRaw({
       client_id: native.client_id,
       redirect_uri: "com.tapbots.Ivory.19300:/request_token",
     });
-    expect(nativePage.headers.get("content-security-policy")).toContain("form-action 'self' com.tapbots.ivory.19300:;");
+    expect(nativePage.headers.get("content-security-policy")).toContain(
+      "form-action 'self' com.tapbots.ivory.19300:;",
+    );
   });
 
   it("shows the code on a page for the out-of-band redirect URI", async () => {

@@ -7,6 +7,12 @@ import { notFound } from "../lib/errors";
 import { minIdAt } from "../lib/ids";
 import { uris } from "../federation/uris";
 import { accountCounts } from "../services/counts";
+import {
+  DESCRIPTION_LIMIT,
+  IMAGE_SIZE_LIMIT,
+  SUPPORTED_MIME_TYPES,
+  VIDEO_SIZE_LIMIT,
+} from "../services/media";
 import { MISSING_IMAGE_PATH, serializeAccount } from "./entities/account";
 
 /**
@@ -27,13 +33,13 @@ function configuration(ctx: Ctx) {
     accounts: { max_featured_tags: 10, max_pinned_statuses: 5 },
     statuses: { max_characters: 5000, max_media_attachments: 4, characters_reserved_per_url: 23 },
     media_attachments: {
-      supported_mime_types: ["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "audio/mpeg"],
-      image_size_limit: 16_777_216,
+      supported_mime_types: SUPPORTED_MIME_TYPES,
+      image_size_limit: IMAGE_SIZE_LIMIT,
       image_matrix_limit: 33_177_600,
-      video_size_limit: 103_809_024,
+      video_size_limit: VIDEO_SIZE_LIMIT,
       video_frame_rate_limit: 120,
       video_matrix_limit: 8_294_400,
-      description_limit: 1500,
+      description_limit: DESCRIPTION_LIMIT,
     },
     polls: { max_options: 4, max_characters_per_option: 50, min_expiration: 300, max_expiration: 2_629_746 },
     translation: { enabled: false },

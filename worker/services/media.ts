@@ -9,7 +9,11 @@ export type MediaRow = typeof mediaAttachments.$inferSelect;
 
 /** The limits /api/v2/instance advertises (configuration.media_attachments). */
 export const IMAGE_SIZE_LIMIT = 16 * 1024 * 1024;
-export const VIDEO_SIZE_LIMIT = 99 * 1024 * 1024;
+/**
+ * Lower than Mastodon's 99 MiB: an upload is read whole into the Worker's memory (128 MB per isolate)
+ * before it goes to R2, so a video plus its parsing has to fit there with room to spare.
+ */
+export const VIDEO_SIZE_LIMIT = 40 * 1024 * 1024;
 export const DESCRIPTION_LIMIT = 1500;
 /** Every type sniff() accepts, for configuration.media_attachments.supported_mime_types. */
 export const SUPPORTED_MIME_TYPES = [

@@ -8,7 +8,6 @@ import {
   mediaAttachments,
   pins,
   pollVotes as pollVotesTable,
-  settings,
   statusEdits,
   statusTags,
   statuses,
@@ -83,14 +82,6 @@ export function addressing(followersUrl: string, visibility: Visibility, mention
     case "direct":
       return { to: mentioned, cc: [] };
   }
-}
-
-/** The visibility the owner posts with when a client does not say (settings "preferences"). */
-export async function defaultVisibility(ctx: Ctx): Promise<Visibility> {
-  const row = (await ctx.db.select().from(settings).where(eq(settings.key, "preferences")).limit(1))[0];
-  const prefs = (row?.value ?? {}) as Record<string, unknown>;
-  const v = prefs.privacy ?? prefs["posting:default:visibility"];
-  return v === "public" || v === "unlisted" || v === "private" || v === "direct" ? v : "public";
 }
 
 /** The accounts the text mentions, resolved (unresolvable mentions are left out, not an error). */

@@ -7,7 +7,8 @@ import { accounts, mediaAttachments, statusEdits, statuses, type Poll } from "..
 import { notFound, unprocessable } from "../../lib/errors";
 import { statusLength } from "../../lib/text/format";
 import { requireToken } from "../../oauth/middleware";
-import { defaultVisibility, deleteNote, editNote, publishNote, type PollInput } from "../../services/posting";
+import { deleteNote, editNote, publishNote, type PollInput } from "../../services/posting";
+import { loadPreferences } from "../../services/profile";
 import { presentAccount } from "../entities/account";
 import { serializeAttachment, serializeMediaRow } from "../entities/media";
 import { p, readInput, parseWith } from "../input";
@@ -80,13 +81,17 @@ statusesCore.post("/api/v1/statuses", requireToken("write:statuses", { user: tru
     throw unprocessable("Validation failed: Idempotency-Key must be 1 to 200 characters");
   }
   if (input.in_reply_to_id) await findVisible(ctx, input.in_reply_to_id, true);
+  // What the client leaves out comes from the owner's posting preferences (update_credentials source[…]).
+  const prefs = await loadPreferences(ctx);
+  const sensitive = input.sensitive ?? (prefs.sensitive && !!input.media_ids?.length ? true : undefined);
+  const language = input.language ?? prefs.language;
   const status = await publishNote(ctx, {
     text,
-    visibility: input.visibility ?? (await defaultVisibility(ctx)),
+    visibility: input.visibility ?? prefs.privacy,
     ...(input.in_reply_to_id ? { inReplyToId: input.in_reply_to_id } : {}),
     ...(input.spoiler_text ? { spoilerText: input.spoiler_text } : {}),
-    ...(input.sensitive !== undefined ? { sensitive: input.sensitive } : {}),
-    ...(input.language ? { language: input.language } : {}),
+    ...(sensitive !== undefined ? { sensitive } : {}),
+    ...(language ? { language } : {}),
     ...(input.media_ids?.length ? { mediaIds: input.media_ids } : {}),
     ...(input.poll ? { poll: pollInput(input.poll) } : {}),
     ...(key ? { idempotencyKey: key } : {}),
