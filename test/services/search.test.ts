@@ -3,7 +3,13 @@ import { describe, expect, it } from "vitest";
 import { remoteAccount, remoteStatus } from "../helpers/api";
 import { testCtx } from "../helpers/app";
 import { rows } from "../helpers/inbox";
-import { ftsQuery, htmlToPlain, indexStatuses, searchableText } from "../../worker/services/search";
+import {
+  ftsQuery,
+  htmlToPlain,
+  indexStatuses,
+  parseHandle,
+  searchableText,
+} from "../../worker/services/search";
 
 describe("the search indexer", () => {
   it("indexes new statuses in bounded steps, remembering where it stopped", async () => {
@@ -99,4 +105,23 @@ describe("the search indexer", () => {
     expect(ftsQuery('fox "jumps" NEAR(x*')).toBe('"fox" """jumps""" "NEAR(x*"');
     expect(ftsQuery('  * " ( ')).toBeNull();
   });
+});
+
+describe("parseHandle", () => {
+  it.each([
+    ["@bob@remote.example", { username: "bob", domain: "remote.example" }],
+    ["bob@Remote.Example", { username: "bob", domain: "remote.example" }],
+    ["@bob", { username: "bob", domain: null }],
+    ["@alice@127.0.0.1:8787", { username: "alice", domain: "127.0.0.1:8787" }],
+    ["alice@social.example.com:8443", { username: "alice", domain: "social.example.com:8443" }],
+  ])("reads %s", (q, expected) => {
+    expect(parseHandle(q)).toEqual(expected);
+  });
+
+  it.each(["bob@", "@bob@remote", "bob@remote.example:port", "two words", "@bob@remote.example/path"])(
+    "refuses %s",
+    (q) => {
+      expect(parseHandle(q)).toBeNull();
+    },
+  );
 });

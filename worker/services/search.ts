@@ -262,9 +262,16 @@ export interface AccountSearch {
   following: boolean;
 }
 
-/** A handle in q (`user@host`, `@user@host`, `@user`), split, or null. */
+/**
+ * A handle in q (`user@host`, `@user@host`, `@user`), split, or null. The host may carry a port and
+ * may be an IPv4 address (a loopback test instance); whether it may be contacted is for the remote
+ * fetch checks to decide, not the parser.
+ */
 export function parseHandle(q: string): { username: string; domain: string | null } | null {
-  const m = /^@?([a-z0-9_][a-z0-9_.-]*)(?:@([a-z0-9.-]+\.[a-z]{2,}|localhost(?::\d+)?))?$/i.exec(q.trim());
+  const m =
+    /^@?([a-z0-9_][a-z0-9_.-]*)(?:@((?:[a-z0-9.-]+\.[a-z]{2,}|localhost|\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?))?$/i.exec(
+      q.trim(),
+    );
   return m ? { username: m[1] as string, domain: m[2]?.toLowerCase() ?? null } : null;
 }
 

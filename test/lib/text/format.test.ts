@@ -56,6 +56,14 @@ describe("renderText", () => {
     );
   });
 
+  it("reads a mention whose domain has a port, and stops at punctuation after it", () => {
+    const e = extractEntities("hi @alice@127.0.0.1:8787! and @bob@social.example:443.");
+    expect(e).toMatchObject([
+      { kind: "mention", username: "alice", domain: "127.0.0.1:8787" },
+      { kind: "mention", username: "bob", domain: "social.example:443" },
+    ]);
+  });
+
   it("does not take an email address or a URL's @ for a mention", () => {
     const e = extractEntities("mail me@example.com at https://example.com/@bob");
     expect(e.map((x) => x.kind)).toEqual(["url"]);

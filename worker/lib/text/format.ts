@@ -14,9 +14,9 @@ export type Entity =
 /** Hashtags as Mastodon finds them: not after a word character, slash or `)`; not digits only. */
 const TAG =
   /(?<![\p{L}\p{N}_/)#])#([\p{L}\p{N}_\u00b7\u200c]*[\p{L}_\u00b7\u200c][\p{L}\p{N}_\u00b7\u200c]*)/gu;
-/** Mentions: `@user` or `@user@domain`, not after a word character or slash. */
+/** Mentions: `@user` or `@user@domain` (a domain may carry a port), not after a word character or slash. */
 const MENTION =
-  /(?<![\p{L}\p{N}_/@])@([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_])?)(?:@([\p{L}\p{N}_.-]+[\p{L}\p{N}_]))?/giu;
+  /(?<![\p{L}\p{N}_/@])@([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_])?)(?:@([\p{L}\p{N}_.-]+[\p{L}\p{N}_](?::\d{1,5}(?!\d))?))?/giu;
 
 /** URLs (http and https only), hashtags and mentions of `text`, in order, not overlapping. */
 export function extractEntities(text: string): Entity[] {
