@@ -85,11 +85,11 @@ instanceApi.get("/api/v1/instance", async (c) => {
   const ctx = c.var.ctx;
   const base = uris(ctx.config).base;
   const account = await owner(ctx);
+  // Known domains, as Mastodon counts them: from the accounts Perch knows (not from every post).
   const [stats] = await ctx.db
-    .select({ posts: count(), domains: countDistinct(accounts.domain) })
-    .from(statuses)
-    .innerJoin(accounts, eq(accounts.id, statuses.accountId))
-    .where(and(isNull(statuses.deletedAt), isNull(statuses.reblogOfId)));
+    .select({ domains: countDistinct(accounts.domain) })
+    .from(accounts)
+    .where(eq(accounts.local, false));
   return c.json({
     uri: ctx.config.accountDomain,
     title: title(ctx, account.display_name),
@@ -101,7 +101,7 @@ instanceApi.get("/api/v1/instance", async (c) => {
     stats: {
       user_count: 1,
       status_count: account.statuses_count,
-      domain_count: Math.max(0, (stats?.domains ?? 1) - 1),
+      domain_count: stats?.domains ?? 0,
     },
     thumbnail: `${base}${MISSING_IMAGE_PATH}`,
     languages: ["en"],

@@ -1,8 +1,7 @@
-import { and, count, eq, inArray, isNull, max } from "drizzle-orm";
 import type { Config } from "../../config";
 import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
-import { follows, statuses } from "../../db/schema";
+import { countsFor } from "../../services/counts";
 import { uris } from "../../federation/uris";
 
 export type SerializedAccount = ReturnType<typeof serializeAccount>;
@@ -105,41 +104,13 @@ export function serializeCredentialAccount(
  */
 export async function presentAccounts(ctx: Ctx, list: Account[]): Promise<Map<string, SerializedAccount>> {
   const out = new Map<string, SerializedAccount>();
-  const unique = [...new Map(list.map((a) => [a.id, a])).values()];
-  for (let i = 0; i < unique.length; i += 90) {
-    const chunk = unique.slice(i, i + 90);
-    const ids = chunk.map((a) => a.id);
-    const [followers, following, posts] = await ctx.db.batch([
-      ctx.db
-        .select({ id: follows.targetAccountId, n: count() })
-        .from(follows)
-        .where(and(inArray(follows.targetAccountId, ids), eq(follows.accepted, true)))
-        .groupBy(follows.targetAccountId),
-      ctx.db
-        .select({ id: follows.accountId, n: count() })
-        .from(follows)
-        .where(and(inArray(follows.accountId, ids), eq(follows.accepted, true)))
-        .groupBy(follows.accountId),
-      ctx.db
-        .select({ id: statuses.accountId, n: count(), last: max(statuses.publishedAt) })
-        .from(statuses)
-        .where(and(inArray(statuses.accountId, ids), isNull(statuses.deletedAt)))
-        .groupBy(statuses.accountId),
-    ]);
-    const f = new Map(followers.map((r) => [r.id, r.n]));
-    const g = new Map(following.map((r) => [r.id, r.n]));
-    const s = new Map(posts.map((r) => [r.id, r]));
-    for (const a of chunk) {
-      out.set(
-        a.id,
-        serializeAccount(ctx.config, a, {
-          followers: f.get(a.id) ?? 0,
-          following: g.get(a.id) ?? 0,
-          statuses: s.get(a.id)?.n ?? 0,
-          lastStatusAt: s.get(a.id)?.last ?? null,
-        }),
-      );
-    }
+  const counts = await countsFor(
+    ctx,
+    list.map((a) => a.id),
+  );
+  for (const a of list) {
+    const c = counts.get(a.id);
+    if (c) out.set(a.id, serializeAccount(ctx.config, a, c));
   }
   return out;
 }

@@ -1,0 +1,1 @@
+CREATE INDEX `statuses_deleted` ON `statuses` (`account_id`) WHERE deleted_at IS NOT NULL;
