@@ -19,11 +19,19 @@ function idTime(id: string): string | null {
  * post's time comes from the newest id rather than from the rows.
  */
 export async function countsFor(ctx: Ctx, accountIds: string[]): Promise<Map<string, AccountCounts>> {
-  const out = new Map<string, AccountCounts>();
+  const queries = countQueries(ctx, accountIds);
+  const [first, ...rest] = queries;
+  const results = first ? ((await ctx.db.batch([first, ...rest])) as unknown[][]) : [];
+  return combineCounts(accountIds, results);
+}
+
+/** The four count queries per chunk of 90 accounts, for a caller that batches them with its own. */
+export function countQueries(ctx: Ctx, accountIds: string[]) {
   const unique = [...new Set(accountIds)];
+  const out = [];
   for (let i = 0; i < unique.length; i += 90) {
     const ids = unique.slice(i, i + 90);
-    const [followers, following, posts, deleted] = await ctx.db.batch([
+    out.push(
       ctx.db
         .select({ id: follows.targetAccountId, n: count() })
         .from(follows)
@@ -44,20 +52,34 @@ export async function countsFor(ctx: Ctx, accountIds: string[]): Promise<Map<str
         .from(statuses)
         .where(and(inArray(statuses.accountId, ids), isNotNull(statuses.deletedAt)))
         .groupBy(statuses.accountId),
-    ]);
-    const f = new Map(followers.map((r) => [r.id, r.n]));
-    const g = new Map(following.map((r) => [r.id, r.n]));
-    const d = new Map(deleted.map((r) => [r.id, r.n]));
-    const p = new Map(posts.map((r) => [r.id, r]));
-    for (const id of ids) {
-      const row = p.get(id);
-      out.set(id, {
-        followers: f.get(id) ?? 0,
-        following: g.get(id) ?? 0,
-        statuses: Math.max(0, (row?.n ?? 0) - (d.get(id) ?? 0)),
-        lastStatusAt: row?.last ? idTime(row.last) : null,
-      });
-    }
+    );
+  }
+  return out;
+}
+
+type CountRow = { id: string; n: number; last?: string | null };
+
+/** Reads the results of countQueries (in order) into counts per account. */
+export function combineCounts(accountIds: string[], results: unknown[][]): Map<string, AccountCounts> {
+  const f = new Map<string, number>();
+  const g = new Map<string, number>();
+  const d = new Map<string, number>();
+  const p = new Map<string, CountRow>();
+  for (let i = 0; i + 3 < results.length; i += 4) {
+    for (const r of results[i] as CountRow[]) f.set(r.id, r.n);
+    for (const r of results[i + 1] as CountRow[]) g.set(r.id, r.n);
+    for (const r of results[i + 2] as CountRow[]) p.set(r.id, r);
+    for (const r of results[i + 3] as CountRow[]) d.set(r.id, r.n);
+  }
+  const out = new Map<string, AccountCounts>();
+  for (const id of new Set(accountIds)) {
+    const row = p.get(id);
+    out.set(id, {
+      followers: f.get(id) ?? 0,
+      following: g.get(id) ?? 0,
+      statuses: Math.max(0, (row?.n ?? 0) - (d.get(id) ?? 0)),
+      lastStatusAt: row?.last ? idTime(row.last) : null,
+    });
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { and, count, eq, inArray, isNull } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Ctx } from "../../context";
 import type { Account, Status } from "../../db/client";
 import {
@@ -12,6 +13,7 @@ import {
   type Poll,
 } from "../../db/schema";
 import { uris } from "../../federation/uris";
+import { combineCounts, countQueries } from "../../services/counts";
 import {
   activeFilters,
   filterResults,
@@ -19,7 +21,7 @@ import {
   type FilterContext,
   type LoadedFilter,
 } from "../../services/filters";
-import { presentAccounts, type SerializedAccount } from "./account";
+import { serializeAccount, type SerializedAccount } from "./account";
 import { serializeAttachment, serializeMediaRow } from "./media";
 
 /** Splits a list for `IN (…)` so no query binds more than D1's 100 parameters. */
@@ -32,6 +34,44 @@ function chunks<T>(list: T[], size = 90): T[][] {
 async function inChunks<T, R>(list: T[], run: (chunk: T[]) => Promise<R[]>): Promise<R[]> {
   if (list.length === 0) return [];
   return (await Promise.all(chunks(list).map(run))).flat();
+}
+
+type Item = BatchItem<"sqlite">;
+interface Handle<R> {
+  index: number;
+  /** Phantom: the row type of the handle's query. */
+  rows?: R;
+}
+
+/**
+ * Collects queries (each split so no IN list binds more than 90 parameters) and runs them all as one
+ * D1 batch. `add` returns a handle to read the rows back after `run`.
+ */
+function queryBatch(ctx: Ctx) {
+  const items: Item[] = [];
+  const slots: [number, number][] = [];
+  return {
+    add<T, Q extends Item>(list: T[], build: (chunk: T[]) => Q): Handle<Awaited<Q>> {
+      const parts = list.length ? chunks(list) : [];
+      slots.push([items.length, parts.length]);
+      for (const c of parts) items.push(build(c));
+      return { index: slots.length - 1 };
+    },
+    /** Queries that are already chunked; their results come back as one list per query. */
+    addMany(queries: Item[]): Handle<unknown[][]> {
+      slots.push([items.length, -queries.length]);
+      items.push(...queries);
+      return { index: slots.length - 1 };
+    },
+    async run() {
+      const results = (items.length ? await ctx.db.batch(items as [Item, ...Item[]]) : []) as unknown[][];
+      return <R>(h: Handle<R>): R => {
+        const [start, n] = slots[h.index] as [number, number];
+        if (n < 0) return results.slice(start, start - n) as R;
+        return results.slice(start, start + n).flat() as R;
+      };
+    },
+  };
 }
 
 export interface PresentOptions {
@@ -73,75 +113,89 @@ export async function presentStatuses(
   const mentionUris = [...new Set(all.flatMap((s) => s.mentions.map((m) => m.uri)))];
   const localIds = all.filter((s) => s.local).map((s) => s.id);
 
-  const [
-    authorRows,
-    mentionRows,
-    favCounts,
-    boosts,
-    replyCounts,
-    myFavs,
-    myBookmarks,
-    myPins,
-    myVotes,
-    media,
-  ] = await Promise.all([
-    inChunks(accountIds, (c) => ctx.db.select().from(accounts).where(inArray(accounts.id, c))),
-    inChunks(mentionUris, (c) => ctx.db.select().from(accounts).where(inArray(accounts.uri, c))),
-    inChunks(ids, (c) =>
+  // Everything below in one D1 batch: one round trip whatever the page size.
+  const q = queryBatch(ctx);
+  const hAuthors = q.add(accountIds, (c) => ctx.db.select().from(accounts).where(inArray(accounts.id, c)));
+  const hCounts = q.addMany(countQueries(ctx, accountIds));
+  const hMentions = q.add(mentionUris, (c) => ctx.db.select().from(accounts).where(inArray(accounts.uri, c)));
+  const hFavCounts = q.add(ids, (c) =>
+    ctx.db
+      .select({ id: favourites.statusId, n: count() })
+      .from(favourites)
+      .where(and(inArray(favourites.statusId, c), isNull(favourites.emoji)))
+      .groupBy(favourites.statusId),
+  );
+  // Boosts of these statuses, counted here and checked for the owner's: one query on the partial
+  // reblog index (asking for the owner's separately made SQLite walk the owner's every post).
+  const hBoosts = q.add(ids, (c) =>
+    ctx.db
+      .select({ id: statuses.reblogOfId, accountId: statuses.accountId })
+      .from(statuses)
+      .where(and(inArray(statuses.reblogOfId, c), isNull(statuses.deletedAt))),
+  );
+  const hReplies = q.add(
+    all.map((s) => s.uri),
+    (c) =>
       ctx.db
-        .select({ id: favourites.statusId, n: count() })
-        .from(favourites)
-        .where(and(inArray(favourites.statusId, c), isNull(favourites.emoji)))
-        .groupBy(favourites.statusId),
-    ),
-    // Boosts of these statuses, counted here and checked for the owner's: one query on the partial
-    // reblog index (asking for the owner's separately made SQLite walk the owner's every post).
-    inChunks(ids, (c) =>
-      ctx.db
-        .select({ id: statuses.reblogOfId, accountId: statuses.accountId })
+        .select({ id: statuses.inReplyToUri, n: count() })
         .from(statuses)
-        .where(and(inArray(statuses.reblogOfId, c), isNull(statuses.deletedAt))),
-    ),
-    inChunks(
-      all.map((s) => s.uri),
-      (c) =>
-        ctx.db
-          .select({ id: statuses.inReplyToUri, n: count() })
-          .from(statuses)
-          .where(and(inArray(statuses.inReplyToUri, c), isNull(statuses.deletedAt)))
-          .groupBy(statuses.inReplyToUri),
-    ),
-    inChunks(ids, (c) =>
+        .where(and(inArray(statuses.inReplyToUri, c), isNull(statuses.deletedAt)))
+        .groupBy(statuses.inReplyToUri),
+  );
+  const hMyFavs = q.add(ids, (c) =>
+    ctx.db
+      .select({ id: favourites.statusId })
+      .from(favourites)
+      .where(
+        and(inArray(favourites.statusId, c), eq(favourites.accountId, owner.id), isNull(favourites.emoji)),
+      ),
+  );
+  const hBookmarks = q.add(ids, (c) =>
+    ctx.db.select({ id: bookmarks.statusId }).from(bookmarks).where(inArray(bookmarks.statusId, c)),
+  );
+  const hPins = q.add(ids, (c) =>
+    ctx.db
+      .select({ id: pins.statusId })
+      .from(pins)
+      .where(and(inArray(pins.statusId, c), eq(pins.accountId, owner.id))),
+  );
+  const hVotes = q.add(
+    all.filter((s) => s.poll).map((s) => s.id),
+    (c) =>
       ctx.db
-        .select({ id: favourites.statusId })
-        .from(favourites)
-        .where(
-          and(inArray(favourites.statusId, c), eq(favourites.accountId, owner.id), isNull(favourites.emoji)),
-        ),
-    ),
-    inChunks(ids, (c) =>
-      ctx.db.select({ id: bookmarks.statusId }).from(bookmarks).where(inArray(bookmarks.statusId, c)),
-    ),
-    inChunks(ids, (c) =>
-      ctx.db
-        .select({ id: pins.statusId })
-        .from(pins)
-        .where(and(inArray(pins.statusId, c), eq(pins.accountId, owner.id))),
-    ),
-    inChunks(
-      all.filter((s) => s.poll).map((s) => s.id),
-      (c) =>
-        ctx.db
-          .select()
-          .from(pollVotes)
-          .where(and(inArray(pollVotes.statusId, c), eq(pollVotes.accountId, owner.id))),
-    ),
-    inChunks(localIds, (c) =>
-      ctx.db.select().from(mediaAttachments).where(inArray(mediaAttachments.statusId, c)),
-    ),
+        .select()
+        .from(pollVotes)
+        .where(and(inArray(pollVotes.statusId, c), eq(pollVotes.accountId, owner.id))),
+  );
+  const hMedia = q.add(localIds, (c) =>
+    ctx.db.select().from(mediaAttachments).where(inArray(mediaAttachments.statusId, c)),
+  );
+  const [res, filters] = await Promise.all([
+    q.run(),
+    opts.filterContext ? activeFilters(ctx, opts.filterContext) : Promise.resolve([]),
   ]);
+  const authorRows = res(hAuthors);
+  const counts = combineCounts(accountIds, res(hCounts));
+  const mentionRows = res(hMentions);
+  const favCounts = res(hFavCounts);
+  const boosts = res(hBoosts);
+  const replyCounts = res(hReplies);
+  const myFavs = res(hMyFavs);
+  const myBookmarks = res(hBookmarks);
+  const myPins = res(hPins);
+  const myVotes = res(hVotes);
+  const media = res(hMedia);
 
-  const authors = await presentAccounts(ctx, authorRows);
+  const authors = new Map(
+    authorRows.map((a) => [
+      a.id,
+      serializeAccount(
+        ctx.config,
+        a,
+        counts.get(a.id) ?? { followers: 0, following: 0, statuses: 0, lastStatusAt: null },
+      ),
+    ]),
+  );
   const accountByUri = new Map<string, Account>(mentionRows.map((a) => [a.uri, a]));
   accountByUri.set(owner.uri, owner);
   const favN = new Map(favCounts.map((r) => [r.id, r.n]));
@@ -157,7 +211,6 @@ export async function presentStatuses(
   const bookmarked = new Set(myBookmarks.map((r) => r.id));
   const pinned = new Set(myPins.map((r) => r.id));
   const mediaRows = new Map(media.map((m) => [m.id, m]));
-  const filters = opts.filterContext ? await activeFilters(ctx, opts.filterContext) : [];
 
   const base = uris(ctx.config).base;
   const one = (s: Status): SerializedStatus | null => {
