@@ -75,26 +75,9 @@ const FilterParams = z.object({
   keywords_attributes: p.list(KeywordAttributes, 50).optional(),
 });
 
-/**
- * Rails reads `keywords_attributes[][keyword]=a&keywords_attributes[][whole_word]=1&…` as a list of
- * hashes (a new hash starts when a key repeats); readInput drops that notation, so form bodies are
- * read again here for it. The body text is cached by Hono, so reading it twice is safe.
- */
+/** Filter parameters; readInput reads Rails' `keywords_attributes[][keyword]=…` lists of hashes. */
 async function readFilterInput(c: Context<AppEnv>): Promise<Input> {
-  const input = await readInput(c);
-  const type = (c.req.header("content-type") ?? "").toLowerCase();
-  if (!type.startsWith("application/x-www-form-urlencoded")) return input;
-  const items: Record<string, string>[] = [];
-  for (const [key, value] of new URLSearchParams(await c.req.text())) {
-    const m = /^keywords_attributes\[\]\[([a-z_]+)\]$/.exec(key);
-    if (!m) continue;
-    const field = m[1] as string;
-    const last = items[items.length - 1];
-    if (!last || field in last) items.push({ [field]: value });
-    else last[field] = value;
-  }
-  if (items.length) input.keywords_attributes = items;
-  return input;
+  return readInput(c);
 }
 
 function filterInput(q: z.output<typeof FilterParams>): FilterInput {

@@ -43,7 +43,8 @@ export async function readInput(c: Context, opts: { maxFileBody?: number } = {})
     return out;
   }
   if (Number.isFinite(declared) && declared > MAX_API_BODY) throw payloadTooLarge("Request body too large");
-  const text = await c.req.text();
+  // Decoded by hand: Request.text() warns about non-text content types such as form bodies.
+  const text = new TextDecoder().decode(await c.req.arrayBuffer());
   if (text.length > MAX_API_BODY) throw payloadTooLarge("Request body too large");
   if (!text.trim()) return out;
   if (type.includes("json")) {

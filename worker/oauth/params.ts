@@ -40,7 +40,8 @@ export async function readParams(c: Context): Promise<Record<string, string | st
     }
     return out;
   }
-  const text = await c.req.text();
+  // Decoded by hand: Request.text() warns about non-text content types such as form bodies.
+  const text = new TextDecoder().decode(await c.req.arrayBuffer());
   if (text.length > MAX_BODY) throw new HttpError(413, "Request body too large", "payload_too_large");
   if (!text.trim()) return out;
   if (type.includes("application/json")) {
