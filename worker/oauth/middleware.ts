@@ -27,6 +27,9 @@ export function requireToken(scope: string | null, opts: { user?: boolean } = {}
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
     if (!match) throw invalidToken();
+    // Nearly every API route needs the owner next: load it while the token is looked up, so the two
+    // reads overlap. (A failure surfaces where the route awaits it; here it is only observed.)
+    c.var.ctx.instance().catch(() => undefined);
     const hash = await sha256Hex(match[1] as string);
     const row = (
       await c.var.ctx.db.select().from(oauthTokens).where(eq(oauthTokens.tokenHash, hash)).limit(1)
