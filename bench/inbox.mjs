@@ -3,7 +3,8 @@
 // bare Worker (read body, answer 202) as the baseline in the same run. Prints accepted/s, p50/p99
 // latency, workerd CPU ms per accepted activity (from /proc, fast path and queue consumer together),
 // and D1 rows written per stored post (D1's own accounting, as counted by the Worker).
-//   BENCH_N (default 1500) activities, BENCH_CONCURRENCY (default 16).
+//   BENCH_N (default 1500) activities, BENCH_CONCURRENCY (default 16), BENCH_SCENARIO (followed, the
+//   default: public posts of an account the owner follows; direct: direct messages to the owner).
 import { createServer } from "node:http";
 import { rmSync } from "node:fs";
 import { webcrypto as crypto } from "node:crypto";
@@ -19,6 +20,7 @@ import {
 
 const N = Number(process.env.BENCH_N ?? 1500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const SCENARIO = process.env.BENCH_SCENARIO === "direct" ? "direct" : "followed";
 const PASSWORD = "bench-owner-password";
 const STATE = ".bench/inbox";
 const auth = { authorization: `Basic ${Buffer.from(`o:${PASSWORD}`).toString("base64")}` };
@@ -48,13 +50,20 @@ const actor = {
   followers: `${actorId}/followers`,
   publicKey: { id: `${actorId}#main-key`, owner: actorId, publicKeyPem: pem },
 };
+const received = [];
 const originServer = createServer((req, res) => {
   if (req.url === "/users/bench") {
     res.writeHead(200, { "content-type": "application/activity+json" });
     res.end(JSON.stringify(actor));
   } else {
-    res.writeHead(202);
-    res.end();
+    // The bench actor's inbox: keep what Perch delivers (the owner's Follow, to be accepted).
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      received.push(body);
+      res.writeHead(202);
+      res.end();
+    });
   }
 });
 await new Promise((r) => originServer.listen(originPort, "127.0.0.1", r));
@@ -76,8 +85,17 @@ async function sign(url, body) {
   };
 }
 
+const PUBLIC = "https://www.w3.org/ns/activitystreams#Public";
+
+/**
+ * Signed Creates of notes: public posts of an account the owner follows (SCENARIO=followed, the
+ * common case), or direct messages to the owner (SCENARIO=direct: each also makes a mention
+ * notification and updates a conversation).
+ */
 async function prepare(inbox, ownerActor, count, tag) {
   const out = [];
+  const to = SCENARIO === "direct" ? [ownerActor] : [PUBLIC];
+  const cc = SCENARIO === "direct" ? [] : [`${actorId}/followers`];
   for (let i = 0; i < count; i++) {
     const id = `${actorId}/statuses/${tag}-${i}`;
     const body = JSON.stringify({
@@ -85,12 +103,14 @@ async function prepare(inbox, ownerActor, count, tag) {
       id: `${id}/activity`,
       type: "Create",
       actor: actorId,
-      to: [ownerActor],
+      to,
+      cc,
       object: {
         id,
         type: "Note",
         attributedTo: actorId,
-        to: [ownerActor],
+        to,
+        cc,
         content: `<p>bench post ${i} <b>hello</b></p>`,
         published: new Date().toISOString(),
       },
@@ -183,6 +203,32 @@ let stored;
   try {
     await waitFor("perch", async () => (await fetch(`${base}/nodeinfo/2.1`)).ok);
     const ownerActor = `${base}/users/me`;
+    if (SCENARIO === "followed") {
+      // The owner follows the bench actor, and the bench actor accepts, as a real server would.
+      await fetch(`${base}/_perch/owner/follow`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ target: actorId }),
+      });
+      let follow;
+      await waitFor("the owner's Follow", async () => {
+        follow = received.map((b) => JSON.parse(b)).find((a) => a.type === "Follow");
+        return follow;
+      });
+      const accept = JSON.stringify({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        id: `${actorId}#accepts/1`,
+        type: "Accept",
+        actor: actorId,
+        object: follow.id,
+      });
+      const inbox = `${base}/users/me/inbox`;
+      await fetch(inbox, { method: "POST", headers: await sign(inbox, accept), body: accept });
+      await waitFor("the follow to be accepted", async () => {
+        const rel = await (await fetch(`${base}/_perch/owner/relationships`, { headers: auth })).json();
+        return rel.following.some((f) => f.account === actorId && f.accepted);
+      });
+    }
     const warm = await prepare(`${base}/users/me/inbox`, ownerActor, 50, "warm");
     await load(warm, 4); // first fetch of the actor's key, JIT warm-up
     await waitFor("warm-up drain", async () => (await metrics()).counts.statuses >= 50, 60_000);
@@ -213,7 +259,7 @@ let stored;
 originServer.close();
 
 console.log(
-  `\ninbox benchmark: ${N} signed Create activities, concurrency ${CONCURRENCY}, loopback, wrangler dev\n`,
+  `\ninbox benchmark: ${N} signed Create activities (${SCENARIO === "direct" ? "direct messages to the owner" : "public posts of a followed account"}), concurrency ${CONCURRENCY}, loopback, wrangler dev\n`,
 );
 console.table(results);
 const [bare, io, perch] = results;
