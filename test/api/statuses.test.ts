@@ -184,6 +184,20 @@ describe("POST /api/v1/statuses", () => {
     expect(res.body.poll.multiple).toBe(false);
   });
 
+  it("keeps hide_totals: the owner still sees the counts, the stored poll remembers it", async () => {
+    const res = await api("POST", "/api/v1/statuses", token, {
+      status: "secret ballot",
+      poll: { options: ["yes", "no"], expires_in: 600, hide_totals: true },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.poll.options).toEqual([
+      { title: "yes", votes_count: 0 },
+      { title: "no", votes_count: 0 },
+    ]);
+    const [row] = await rows<{ poll: string }>("SELECT poll FROM statuses WHERE id = ?", res.body.id);
+    expect(JSON.parse(row!.poll)).toMatchObject({ hideTotals: true });
+  });
+
   it.each([
     ["blank text", { status: "  " }, /can't be blank/],
     ["text over 5000 characters", { status: "x".repeat(5001) }, /character limit/],

@@ -112,6 +112,8 @@ export interface Poll {
   endTime?: string;
   closed?: string;
   votersCount?: number;
+  /** The owner's polls only: per-option counts are hidden from others until the poll ends. */
+  hideTotals?: boolean;
 }
 
 /** Posts (Note, Question, Article), local and remote, and boosts (`reblogOfId` set). */

@@ -32,6 +32,8 @@ export interface PollInput {
   /** Seconds until the poll closes. */
   expiresIn: number;
   multiple?: boolean;
+  /** Keep per-option counts from others until the poll ends. */
+  hideTotals?: boolean;
 }
 
 export interface NoteInput {
@@ -171,6 +173,7 @@ function newPoll(input: PollInput): Poll {
     options: input.options.map((name) => ({ name, votes: 0 })),
     endTime: new Date(Date.now() + input.expiresIn * 1000).toISOString(),
     votersCount: 0,
+    ...(input.hideTotals ? { hideTotals: true } : {}),
   };
 }
 

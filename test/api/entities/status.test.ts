@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { presentStatuses } from "../../../worker/api/entities/status";
+import { presentStatuses, serializePoll } from "../../../worker/api/entities/status";
 import { bookmarks, favourites, filterKeywords, filters, pins, statuses } from "../../../worker/db/schema";
 import { newId } from "../../../worker/lib/ids";
 import { publishNote } from "../../../worker/services/posting";
@@ -127,5 +127,39 @@ describe("the Status serializer", () => {
     expect(out[1]!.filtered).toEqual([]);
     // In another context the same filters do not apply.
     expect((await presentStatuses(ctx, [hidden], { filterContext: "public" })).length).toBe(1);
+  });
+});
+
+describe("serializePoll", () => {
+  const poll = {
+    mode: "oneOf" as const,
+    options: [
+      { name: "tea", votes: 2 },
+      { name: "coffee", votes: 1 },
+    ],
+    votersCount: 3,
+    hideTotals: true,
+  };
+
+  it("hides per-option counts from others while a hide_totals poll runs, not from its author", () => {
+    const running = { ...poll, endTime: new Date(Date.now() + 3600_000).toISOString() };
+    const others = serializePoll("1", running, [], false);
+    expectEntity("Poll", others);
+    expect(others.options).toEqual([
+      { title: "tea", votes_count: null },
+      { title: "coffee", votes_count: null },
+    ]);
+    expect(serializePoll("1", running, [], true).options[0]).toEqual({ title: "tea", votes_count: 2 });
+  });
+
+  it("shows them once the poll has ended", () => {
+    const ended = serializePoll(
+      "1",
+      { ...poll, endTime: new Date(Date.now() - 1000).toISOString() },
+      [],
+      false,
+    );
+    expectEntity("Poll", ended);
+    expect(ended).toMatchObject({ expired: true, options: [{ votes_count: 2 }, { votes_count: 1 }] });
   });
 });

@@ -333,7 +333,11 @@ export function serializePoll(statusId: string, poll: Poll, ownVotes: number[], 
     multiple: poll.mode === "anyOf",
     votes_count: votes,
     voters_count: poll.mode === "anyOf" ? (poll.votersCount ?? null) : (poll.votersCount ?? votes),
-    options: poll.options.map((o) => ({ title: o.name, votes_count: o.votes })),
+    // With hide_totals, others see the counts only once the poll has ended (Mastodon sends null).
+    options: poll.options.map((o) => ({
+      title: o.name,
+      votes_count: poll.hideTotals && !own && !expired ? null : o.votes,
+    })),
     emojis: [],
     voted: own || ownVotes.length > 0,
     own_votes: ownVotes,

@@ -61,7 +61,12 @@ function pollInput(poll: z.infer<typeof PollParams>): PollInput {
   const unique = new Set(poll.options.map((o) => o.trim()));
   if (unique.size !== poll.options.length)
     throw unprocessable("Validation failed: Poll options must be unique");
-  return { options: poll.options, expiresIn: poll.expires_in, multiple: poll.multiple ?? false };
+  return {
+    options: poll.options,
+    expiresIn: poll.expires_in,
+    multiple: poll.multiple ?? false,
+    hideTotals: poll.hide_totals ?? false,
+  };
 }
 
 statusesCore.post("/api/v1/statuses", requireToken("write:statuses", { user: true }), async (c) => {
