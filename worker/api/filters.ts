@@ -29,8 +29,7 @@ import {
   updateV1Filter,
   type FilterInput,
 } from "../services/filters";
-import { p, parseWith, readInput, type Input } from "./input";
-import type { Context } from "hono";
+import { p, parseWith, readInput } from "./input";
 
 /**
  * Filters v2 (a filter has keywords and statuses, and warns, hides or blurs) and the v1 API, where
@@ -74,11 +73,6 @@ const FilterParams = z.object({
   expires_in: ExpiresIn.optional(),
   keywords_attributes: p.list(KeywordAttributes, 50).optional(),
 });
-
-/** Filter parameters; readInput reads Rails' `keywords_attributes[][keyword]=…` lists of hashes. */
-async function readFilterInput(c: Context<AppEnv>): Promise<Input> {
-  return readInput(c);
-}
 
 function filterInput(q: z.output<typeof FilterParams>): FilterInput {
   return {
@@ -133,7 +127,7 @@ filtersApi.get("/api/v2/filters", read, async (c) => {
 });
 
 filtersApi.post("/api/v2/filters", write, async (c) => {
-  const q = parseWith(FilterParams, await readFilterInput(c));
+  const q = parseWith(FilterParams, await readInput(c));
   return c.json(serializeFilter(await createFilter(c.var.ctx, filterInput(q))));
 });
 
@@ -143,7 +137,7 @@ filtersApi.get("/api/v2/filters/:id", read, async (c) =>
 
 filtersApi.put("/api/v2/filters/:id", write, async (c) => {
   const id = pathId(c.req.param("id"));
-  const q = parseWith(FilterParams, await readFilterInput(c));
+  const q = parseWith(FilterParams, await readInput(c));
   return c.json(serializeFilter(await updateFilter(c.var.ctx, id, filterInput(q))));
 });
 
