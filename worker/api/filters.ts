@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app";
 import { notFound } from "../lib/errors";
 import { requireToken } from "../oauth/middleware";
+import { loadFilters, serializeFilter, serializeFilterStatus, serializeKeyword } from "../services/filters";
 import {
   addFilterStatus,
   addKeyword,
@@ -17,18 +18,14 @@ import {
   findKeyword,
   findV1Filter,
   listV1Filters,
-  loadFilters,
   MAX_FILTER_TITLE,
   MAX_KEYWORD,
-  serializeFilter,
-  serializeFilterStatus,
-  serializeKeyword,
   serializeV1Filter,
   updateFilter,
   updateKeyword,
   updateV1Filter,
   type FilterInput,
-} from "../services/filters";
+} from "../services/filter-editing";
 import { p, parseWith, readInput } from "./input";
 
 /**
