@@ -4,7 +4,7 @@ import { ACTOR, testCtx } from "../helpers/app";
 import { activityJson, mockFetch, restoreFetch } from "../helpers/fetch-mock";
 import { ownerFollows, process, rows } from "../helpers/inbox";
 import { createRemoteActor, type RemoteActor } from "../helpers/remote-actor";
-import { addressing, deleteNote, editNote, publishNote, textToHtml } from "../../worker/services/posting";
+import { addressing, deleteNote, editNote, publishNote } from "../../worker/services/posting";
 
 const PUBLIC = "https://www.w3.org/ns/activitystreams#Public";
 const FOLLOWERS = `${ACTOR}/followers`;
@@ -54,10 +54,6 @@ describe("addressing", () => {
 });
 
 describe("publishing a note", () => {
-  it("turns plain text into escaped paragraphs", () => {
-    expect(textToHtml("a <b>\nline\n\nnext")).toBe("<p>a &lt;b&gt;<br>line</p><p>next</p>");
-  });
-
   it("delivers one Create per inbox, shared inboxes deduplicated, with a proof", async () => {
     await followedBy(bob, dan, carol);
     const send = vi.spyOn(env.DELIVERY_QUEUE, "sendBatch");

@@ -19,7 +19,6 @@ import { mediaUrl } from "../api/entities/media";
 import { PUBLIC } from "../federation/jsonld";
 import { renderCreate, renderNote } from "../federation/note";
 import { uris } from "../federation/uris";
-import { escapeHtml } from "../lib/html/sanitize";
 import { newId } from "../lib/ids";
 import { extractEntities, extractTags, mentionKey, renderText, type MentionTarget } from "../lib/text/format";
 import { findAccountById, findAccountByUri, resolveHandleOrUrl } from "./accounts";
@@ -58,15 +57,6 @@ export interface NoteInput {
 
 export class PostingError extends Error {
   override name = "PostingError";
-}
-
-/** Plain text to the minimal HTML Mastodon produces: paragraphs and line breaks. */
-export function textToHtml(text: string): string {
-  return text
-    .trim()
-    .split(/\n{2,}/)
-    .map((p) => `<p>${escapeHtml(p).replace(/\n/g, "<br>")}</p>`)
-    .join("");
 }
 
 /**

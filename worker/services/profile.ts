@@ -7,6 +7,7 @@ import { renderActor } from "../federation/actor";
 import { PUBLIC } from "../federation/jsonld";
 import { uris } from "../federation/uris";
 import { escapeHtml } from "../lib/html/sanitize";
+import { renderText } from "../lib/text/format";
 import { HttpError, unprocessable } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { sniffFile } from "./media";
@@ -78,16 +79,6 @@ function linkify(text: string): string {
   return out + escapeHtml(text.slice(at));
 }
 
-/** A plain-text bio as HTML: paragraphs, line breaks and links, everything else escaped. */
-export function noteToHtml(text: string): string {
-  const trimmed = text.replace(/\r\n?/g, "\n").trim();
-  if (!trimmed) return "";
-  return trimmed
-    .split(/\n{2,}/)
-    .map((p) => `<p>${linkify(p).replace(/\n/g, "<br>")}</p>`)
-    .join("");
-}
-
 /** A profile field value as HTML: escaped, with links. */
 export function fieldValueToHtml(text: string): string {
   return linkify(text.trim());
@@ -140,7 +131,8 @@ export async function updateProfile(ctx: Ctx, changes: ProfileChanges): Promise<
   const { owner } = await ctx.instance();
   const set: Partial<typeof accounts.$inferInsert> = {};
   if (changes.displayName !== undefined) set.displayName = changes.displayName.trim();
-  if (changes.note !== undefined) set.note = noteToHtml(changes.note);
+  // A bio is formatted like a post: paragraphs, links and hashtags, everything else escaped.
+  if (changes.note !== undefined) set.note = renderText(changes.note, { base: uris(ctx.config).base });
   if (changes.locked !== undefined) set.manuallyApprovesFollowers = changes.locked;
   if (changes.bot !== undefined) set.type = changes.bot ? "Service" : "Person";
   if (changes.discoverable !== undefined) set.discoverable = changes.discoverable;
