@@ -2,7 +2,8 @@ import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
-import { blocks, domainBlocks } from "../../db/schema";
+import { blocks } from "../../db/schema";
+import { blockedDomains, domainIsBlocked } from "../../services/relationships";
 import type { Instance } from "../../services/instance";
 import { findAccountByUri, resolveAccount } from "../../services/accounts";
 import type { InboxMessage } from "../../queues/messages";
@@ -112,25 +113,17 @@ async function isBlocked(ctx: Ctx, ownerId: string, accountId: string): Promise<
 }
 
 /** The owner's blocked domains, read once per Ctx (a queue batch). */
-const domainsByCtx = new WeakMap<Ctx, Promise<string[]>>();
+const domainsByCtx = new WeakMap<Ctx, Promise<Set<string>>>();
 
 /** Whether the actor's host is a blocked domain or a subdomain of one: nothing from it is accepted. */
 export async function fromBlockedDomain(ctx: Ctx, actorUri: string): Promise<boolean> {
   let domains = domainsByCtx.get(ctx);
-  if (!domains) {
-    domains = ctx.db
-      .select({ domain: domainBlocks.domain })
-      .from(domainBlocks)
-      .then((rows) => rows.map((r) => r.domain.toLowerCase()));
-    domainsByCtx.set(ctx, domains);
-  }
-  const list = await domains;
-  if (list.length === 0) return false;
-  let host: string;
+  if (!domains) domainsByCtx.set(ctx, (domains = blockedDomains(ctx)));
+  const blocked = await domains;
+  if (blocked.size === 0) return false;
   try {
-    host = new URL(actorUri).hostname.toLowerCase();
+    return domainIsBlocked(blocked, new URL(actorUri).hostname);
   } catch {
     return false;
   }
-  return list.some((d) => host === d || host.endsWith(`.${d}`));
 }
