@@ -240,6 +240,11 @@ export const inboxSeen = sqliteTable("inbox_seen", {
 export const hosts = sqliteTable("hosts", {
   host: text("host").primaryKey(),
   consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+  /**
+   * When the current run of failures began (null while the host is healthy): the breaker measures an
+   * outage by its duration, not by how many messages happened to fail during it.
+   */
+  failingSince: text("failing_since"),
   /** While in the future, deliveries to this host wait instead of being sent. */
   openUntil: text("open_until"),
   /** "cavage" or "rfc9421": set to rfc9421 after a cavage-signed request got 401 and 9421 worked. */
@@ -285,6 +290,10 @@ export const oauthCodes = sqliteTable("oauth_codes", {
   codeChallenge: text("code_challenge"),
   codeChallengeMethod: text("code_challenge_method"),
   expiresAt: text("expires_at").notNull(),
+  /** Set when the code is exchanged; a second exchange then revokes the token (RFC 6749 §4.1.2). */
+  usedAt: text("used_at"),
+  /** The hash of the token the code was exchanged for. */
+  tokenHash: text("token_hash"),
 });
 
 /** Access tokens, stored by hash. `userToken` is false for client_credentials tokens (app only). */
@@ -297,14 +306,24 @@ export const oauthTokens = sqliteTable("oauth_tokens", {
   lastUsedAt: text("last_used_at"),
 });
 
-/** The owner's login secret as a slow salted hash (PBKDF2-SHA256), and failed-login throttling. */
+/** The owner's login secret as a slow salted hash (PBKDF2-SHA256). */
 export const ownerLogin = sqliteTable("owner_login", {
   id: integer("id").primaryKey(),
   salt: text("salt").notNull(),
   iterations: integer("iterations").notNull(),
   hash: text("hash").notNull(),
+});
+
+/**
+ * Password-check throttling, one row per key: "global" for every attempt, and "client:<hash>" per
+ * client address. An attempt is counted before the password is checked, in one atomic statement.
+ */
+export const loginThrottle = sqliteTable("login_throttle", {
+  key: text("key").primaryKey(),
+  /** Attempts not (yet) followed by a success. */
   failures: integer("failures").notNull().default(0),
   lockedUntil: text("locked_until"),
+  updatedAt: text("updated_at").notNull().default(now),
 });
 
 /** Tags of stored statuses (lower-cased name), for tag timelines, followed tags and trends. */
@@ -400,7 +419,9 @@ export type NotificationType =
   | "admin.sign_up"
   | "admin.report"
   | "severed_relationships"
-  | "moderation_warning";
+  | "moderation_warning"
+  /** An emoji reaction to the owner's post (Pleroma's type, which Pleroma-style clients show). */
+  | "pleroma:emoji_reaction";
 
 /** The owner's notifications. `groupKey` groups them for the v2 API (e.g. `favourite-<statusId>`). */
 export const notifications = sqliteTable(
