@@ -4,16 +4,32 @@
  * embedded objects or bare ids) and normalise them; anything else fails validation.
  */
 import { z } from "zod";
+import { cleanText } from "../lib/text/clean";
 
 const MAX_URL = 2048;
 
+/**
+ * Written so that every URL parser reads it as http(s), whatever it does first: WHATWG parsing (as in
+ * browsers) strips leading spaces and C0 controls and removes tabs and newlines anywhere, so
+ * "\u0001java\tscript:…" is a javascript: URL to a browser. Hence the literal `http://` or `https://`
+ * at the start, and no whitespace, control characters, quotes, angle brackets, backslashes or
+ * backticks anywhere (no well-formed URL has them unescaped, and HTML built carelessly from them breaks).
+ */
+const HTTP_URL = /^https?:\/\/[^\u0000-\u0020\u007f-\u009f"'<>\\`]+$/i;
+
+/**
+ * An http(s) URL from a remote document: the one rule every URL Perch takes from the network passes
+ * (ids, endpoints, links, images, attachments). Anything else fails validation, so that a field
+ * holding one is dropped, or the document refused when the field is required.
+ */
 export const Url = z
   .string()
   .max(MAX_URL)
   .refine((s) => {
+    if (!HTTP_URL.test(s)) return false;
     try {
       const u = new URL(s);
-      return u.protocol === "https:" || u.protocol === "http:";
+      return (u.protocol === "https:" || u.protocol === "http:") && u.hostname !== "";
     } catch {
       return false;
     }
@@ -27,6 +43,38 @@ export function oneOrMany<T extends z.ZodType>(item: T) {
   return z.union([item.array(), item.transform((v) => [v])]);
 }
 
+/**
+ * "One or many", keeping the entries that are valid and dropping the others (an attachment with a
+ * javascript: URL among good ones): never fails, and nothing unvalidated passes.
+ */
+export function validEntries<T extends z.ZodType>(item: T) {
+  // optional(): a missing key is an empty list, not a missing value.
+  return z
+    .unknown()
+    .optional()
+    .transform((value): z.output<T>[] =>
+      (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value]).flatMap((v) => {
+        const r = item.safeParse(v);
+        return r.success ? [r.data] : [];
+      }),
+    );
+}
+
+/** A link: a URL, or a Link object with an href (as Mastodon and others send `url`). */
+const Link = z.union([
+  Url.transform((href) => ({ href, mediaType: undefined as string | undefined })),
+  z.looseObject({ href: Url, mediaType: z.string().max(200).optional().catch(undefined) }),
+]);
+const LinkRef = Link.transform((l) => l.href);
+
+/**
+ * The page a `url` of one link or several names: the text/html one if marked (as Mastodon picks it),
+ * else the first valid one; undefined when none is valid.
+ */
+const PageLink = validEntries(Link).transform(
+  (links) => (links.find((l) => l.mediaType === "text/html") ?? links[0])?.href,
+);
+
 const Addressing = z
   .union([Url, z.literal("as:Public"), z.literal("Public")])
   .transform((v) =>
@@ -34,7 +82,9 @@ const Addressing = z
   );
 export const Audience = oneOrMany(Addressing).optional().catch(undefined);
 
-const Text = z.string().max(500_000);
+/** Remote text, with the control characters Perch never stores removed (lib/text/clean). */
+const text = (max: number) => z.string().max(max).transform(cleanText);
+const Text = text(500_000);
 /** Types are strings, or arrays whose first entry is used (rare, but seen). */
 export const TypeName = z
   .union([z.string().max(100), z.array(z.string().max(100)).min(1)])
@@ -54,21 +104,35 @@ export const Multikey = z.looseObject({
 });
 
 const ImageRef = z
-  .union([Url, z.looseObject({ url: z.union([Url, z.looseObject({ href: Url }).transform((l) => l.href)]) })])
+  .union([Url, z.looseObject({ url: LinkRef })])
   .transform((v) => (typeof v === "string" ? v : v.url));
+
+/**
+ * A remote username (preferredUsername): letters, marks and digits of any script and `_`, with `.` and
+ * `-` only between them, at most 100 characters. Mastodon accepts only ASCII here
+ * (Account::USERNAME_RE); other scripts are allowed, but never `@`, whitespace or control characters,
+ * which would make `user@host` ambiguous ("Gargron@mastodon.social@evil.example").
+ */
+export const Username = z
+  .string()
+  .max(100)
+  .regex(/^[\p{L}\p{M}\p{Nd}_](?:[\p{L}\p{M}\p{Nd}_.-]*[\p{L}\p{M}\p{Nd}_])?$/u, "invalid username");
+
+const PropertyValue = z.looseObject({
+  type: z.literal("PropertyValue"),
+  name: text(255),
+  value: text(2048),
+});
 
 const ACTOR_TYPES = ["Person", "Service", "Application", "Group", "Organization"] as const;
 
 export const Actor = z.looseObject({
   id: Url,
   type: z.enum(ACTOR_TYPES),
-  preferredUsername: z.string().min(1).max(255),
-  name: z.string().max(1000).nullish(),
-  summary: Text.nullish(),
-  url: z
-    .union([Url, z.looseObject({ href: Url }).transform((l) => l.href), z.array(z.unknown())])
-    .nullish()
-    .catch(null),
+  preferredUsername: Username,
+  name: text(1000).nullish().catch(undefined),
+  summary: Text.nullish().catch(undefined),
+  url: PageLink,
   inbox: Url,
   outbox: Url.optional().catch(undefined),
   followers: Url.optional().catch(undefined),
@@ -81,48 +145,45 @@ export const Actor = z.looseObject({
   manuallyApprovesFollowers: z.boolean().optional().catch(undefined),
   discoverable: z.boolean().nullish().catch(undefined),
   indexable: z.boolean().nullish().catch(undefined),
-  icon: oneOrMany(ImageRef).optional().catch(undefined),
-  image: oneOrMany(ImageRef).optional().catch(undefined),
-  alsoKnownAs: oneOrMany(Url).optional().catch(undefined),
+  icon: validEntries(ImageRef),
+  image: validEntries(ImageRef),
+  alsoKnownAs: validEntries(Url),
   movedTo: Url.optional().catch(undefined),
-  attachment: z.array(z.unknown()).optional().catch(undefined),
-  publicKey: z
-    .union([PublicKey, z.array(PublicKey)])
-    .optional()
-    .catch(undefined),
-  assertionMethod: oneOrMany(z.union([Multikey, z.unknown()]))
-    .optional()
-    .catch(undefined),
+  /** Profile fields; their value is HTML, sanitized when stored. */
+  attachment: validEntries(PropertyValue),
+  publicKey: validEntries(PublicKey),
+  assertionMethod: validEntries(Multikey),
 });
 export type Actor = z.infer<typeof Actor>;
 
-const PropertyValue = z.looseObject({
-  type: z.literal("PropertyValue"),
-  name: z.string().max(255),
-  value: z.string().max(2048),
-});
-export const actorFields = (attachment: unknown[] | undefined) =>
-  (attachment ?? []).flatMap((a) => {
-    const r = PropertyValue.safeParse(a);
-    return r.success ? [{ name: r.data.name, value: r.data.value }] : [];
-  });
-
 const TagItem = z.looseObject({
-  type: z.string(),
+  type: z.string().max(100),
   href: Url.optional().catch(undefined),
-  name: z.string().max(500).optional(),
+  name: text(500).optional().catch(undefined),
 });
+/** A MIME type, with parameters if any, in printable ASCII. */
+const MediaType = z
+  .string()
+  .max(200)
+  .regex(/^[\w.+-]+\/[\w.+-]+(?:\s*;[ -~]*)?$/);
+/** https://github.com/woltapp/blurhash: base 83 digits. */
+const Blurhash = z
+  .string()
+  .max(200)
+  .regex(/^[0-9A-Za-z#$%*+,\-.:;=?@[\]^_{|}~]{6,}$/);
 const AttachmentItem = z.looseObject({
-  type: z.string().max(50),
-  mediaType: z.string().max(200).optional().catch(undefined),
-  url: z.union([Url, z.looseObject({ href: Url }).transform((l) => l.href)]),
-  name: z.string().max(5000).nullish().catch(undefined),
-  blurhash: z.string().max(200).optional().catch(undefined),
+  type: text(50),
+  mediaType: MediaType.optional().catch(undefined),
+  url: LinkRef,
+  /** A preview image (Mastodon reads it as the thumbnail). */
+  icon: validEntries(ImageRef),
+  name: text(5000).nullish().catch(undefined),
+  blurhash: Blurhash.optional().catch(undefined),
   width: z.number().int().positive().optional().catch(undefined),
   height: z.number().int().positive().optional().catch(undefined),
 });
 const PollOption = z.looseObject({
-  name: z.string().max(1000),
+  name: text(1000),
   replies: z.looseObject({ totalItems: z.number().int().nonnegative() }).optional().catch(undefined),
 });
 
@@ -133,25 +194,18 @@ export const Note = z.looseObject({
   type: z.enum(NOTE_TYPES),
   attributedTo: oneOrMany(IdRef).transform((a) => a[0] as string),
   content: Text.nullish(),
-  contentMap: z.record(z.string(), Text).optional().catch(undefined),
-  name: z.string().max(5000).nullish(),
+  contentMap: z.record(z.string().max(100), Text).optional().catch(undefined),
+  name: text(5000).nullish(),
   summary: Text.nullish(),
   sensitive: z.boolean().nullish().catch(undefined),
   inReplyTo: IdRef.nullish().catch(null),
   published: z.iso.datetime({ offset: true }).optional().catch(undefined),
   updated: z.iso.datetime({ offset: true }).optional().catch(undefined),
-  url: z
-    .union([
-      Url,
-      z.looseObject({ href: Url }).transform((l) => l.href),
-      z.array(z.unknown()).transform(() => undefined),
-    ])
-    .nullish()
-    .catch(undefined),
+  url: PageLink,
   to: Audience,
   cc: Audience,
-  tag: oneOrMany(TagItem.or(z.unknown())).optional().catch(undefined),
-  attachment: oneOrMany(AttachmentItem.or(z.unknown())).optional().catch(undefined),
+  tag: validEntries(TagItem),
+  attachment: validEntries(AttachmentItem),
   oneOf: z.array(PollOption).optional().catch(undefined),
   anyOf: z.array(PollOption).optional().catch(undefined),
   endTime: z.iso.datetime({ offset: true }).optional().catch(undefined),

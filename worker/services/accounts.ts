@@ -2,9 +2,10 @@ import { eq } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Account, NewAccount } from "../db/client";
 import { accounts, remoteKeys } from "../db/schema";
-import { Actor, actorFields, Multikey, PublicKey } from "../federation/schemas";
+import { Actor } from "../federation/schemas";
 import { sanitizeHtml } from "../lib/html/sanitize";
 import { newId } from "../lib/ids";
+import { truncate } from "../lib/text/clean";
 import { decodeEd25519PublicKey } from "../lib/multikey";
 import { RemoteFetchError } from "../lib/remote-fetch";
 import { resolveHandle } from "../lib/webfinger-client";
@@ -89,15 +90,15 @@ export async function storeActor(ctx: Ctx, document: unknown): Promise<Account> 
   const values: NewAccount = {
     id: newId(),
     uri: actor.id,
-    url: typeof actor.url === "string" ? actor.url : null,
+    url: actor.url ?? null,
     local: false,
     type: actor.type,
     username: actor.preferredUsername,
     domain: host,
-    displayName: (actor.name ?? "").slice(0, 200),
+    displayName: truncate(actor.name ?? "", 200),
     note: await sanitizeHtml(actor.summary ?? ""),
-    avatarUrl: actor.icon?.[0] ?? null,
-    headerUrl: actor.image?.[0] ?? null,
+    avatarUrl: actor.icon[0] ?? null,
+    headerUrl: actor.image[0] ?? null,
     inbox: actor.inbox,
     sharedInbox: actor.endpoints?.sharedInbox ?? null,
     outbox: actor.outbox ?? null,
@@ -108,9 +109,9 @@ export async function storeActor(ctx: Ctx, document: unknown): Promise<Account> 
     discoverable: actor.discoverable ?? false,
     indexable: actor.indexable ?? false,
     fields: await Promise.all(
-      actorFields(actor.attachment).map(async (f) => ({ name: f.name, value: await sanitizeHtml(f.value) })),
+      actor.attachment.map(async (f) => ({ name: f.name, value: await sanitizeHtml(f.value) })),
     ),
-    alsoKnownAs: actor.alsoKnownAs ?? [],
+    alsoKnownAs: actor.alsoKnownAs,
     movedTo: actor.movedTo ?? null,
     fetchedAt: new Date().toISOString(),
     updatedAt: new Date().toISOString(),
@@ -143,21 +144,19 @@ export async function storeActor(ctx: Ctx, document: unknown): Promise<Account> 
 export function actorKeys(actor: Actor) {
   const fetchedAt = new Date().toISOString();
   const keys: { keyId: string; ownerUri: string; kind: string; material: string; fetchedAt: string }[] = [];
-  const rsa = actor.publicKey ? (Array.isArray(actor.publicKey) ? actor.publicKey : [actor.publicKey]) : [];
-  for (const k of rsa) {
-    if (PublicKey.safeParse(k).success && k.owner === actor.id)
+  for (const k of actor.publicKey) {
+    if (k.owner === actor.id)
       keys.push({ keyId: k.id, ownerUri: actor.id, kind: "rsa", material: k.publicKeyPem, fetchedAt });
   }
-  for (const m of actor.assertionMethod ?? []) {
-    const r = Multikey.safeParse(m);
-    if (!r.success || r.data.controller !== actor.id) continue;
+  for (const m of actor.assertionMethod) {
+    if (m.controller !== actor.id) continue;
     try {
-      decodeEd25519PublicKey(r.data.publicKeyMultibase);
+      decodeEd25519PublicKey(m.publicKeyMultibase);
       keys.push({
-        keyId: r.data.id,
+        keyId: m.id,
         ownerUri: actor.id,
         kind: "ed25519",
-        material: r.data.publicKeyMultibase,
+        material: m.publicKeyMultibase,
         fetchedAt,
       });
     } catch {

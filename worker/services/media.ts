@@ -3,6 +3,7 @@ import type { Ctx } from "../context";
 import { mediaAttachments } from "../db/schema";
 import { HttpError, notFound, unprocessable } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { cleanText } from "../lib/text/clean";
 import { readMp4VideoSize, SNIFF_BYTES, sniff, type Sniffed } from "../lib/media/sniff";
 
 export type MediaRow = typeof mediaAttachments.$inferSelect;
@@ -76,7 +77,9 @@ export function parseFocus(value: string): { x: number; y: number } {
   return { x: nums[0] as number, y: nums[1] as number };
 }
 
-export function checkDescription(description: string): string {
+/** An alt text as stored (control characters removed, lib/text/clean); 422 when it is too long. */
+export function checkDescription(input: string): string {
+  const description = cleanText(input);
   if (description.length > DESCRIPTION_LIMIT) {
     throw unprocessable(
       `Validation failed: Description is too long (maximum is ${DESCRIPTION_LIMIT} characters)`,

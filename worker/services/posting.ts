@@ -20,6 +20,7 @@ import { PUBLIC } from "../federation/jsonld";
 import { renderCreate, renderNote } from "../federation/note";
 import { uris } from "../federation/uris";
 import { newId } from "../lib/ids";
+import { cleanText } from "../lib/text/clean";
 import { extractEntities, extractTags, mentionKey, renderText, type MentionTarget } from "../lib/text/format";
 import { findAccountById, findAccountByUri, resolveHandleOrUrl } from "./accounts";
 import { recordConversation } from "./conversations";
@@ -190,7 +191,39 @@ export async function idempotentStatus(ctx: Ctx, key: string): Promise<Status | 
   return undefined;
 }
 
-export async function publishNote(ctx: Ctx, input: NoteInput): Promise<Status> {
+/** A poll as stored: its options without control characters (lib/text/clean). */
+function cleanPoll(poll: PollInput): PollInput {
+  return { ...poll, options: poll.options.map(cleanText) };
+}
+
+/** The owner's text as Perch stores it, whatever the client sent: control characters removed. */
+function cleanNoteInput(input: NoteInput): NoteInput {
+  return {
+    ...input,
+    text: cleanText(input.text),
+    ...(input.spoilerText !== undefined ? { spoilerText: cleanText(input.spoilerText) } : {}),
+    ...(input.poll ? { poll: cleanPoll(input.poll) } : {}),
+  };
+}
+
+function cleanEditInput(changes: EditInput): EditInput {
+  return {
+    ...changes,
+    ...(changes.text !== undefined ? { text: cleanText(changes.text) } : {}),
+    ...(changes.spoilerText !== undefined ? { spoilerText: cleanText(changes.spoilerText) } : {}),
+    ...(changes.poll ? { poll: cleanPoll(changes.poll) } : {}),
+    ...(changes.mediaAttributes
+      ? {
+          mediaAttributes: changes.mediaAttributes.map((a) =>
+            a.description !== undefined ? { ...a, description: cleanText(a.description) } : a,
+          ),
+        }
+      : {}),
+  };
+}
+
+export async function publishNote(ctx: Ctx, raw: NoteInput): Promise<Status> {
+  const input = cleanNoteInput(raw);
   if (input.idempotencyKey) {
     const done = await idempotentStatus(ctx, input.idempotencyKey);
     if (done) return done;
@@ -309,7 +342,8 @@ export interface EditInput {
 }
 
 /** Edits a local status, keeps the previous version in status_edits and federates an Update. */
-export async function editNote(ctx: Ctx, id: string, changes: EditInput): Promise<Status> {
+export async function editNote(ctx: Ctx, id: string, raw: EditInput): Promise<Status> {
+  const changes = cleanEditInput(raw);
   const { owner } = await ctx.instance();
   const status = await ownLiveStatus(ctx, id);
   const u = uris(ctx.config);

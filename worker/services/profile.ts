@@ -7,6 +7,7 @@ import { renderActor } from "../federation/actor";
 import { PUBLIC } from "../federation/jsonld";
 import { uris } from "../federation/uris";
 import { escapeHtml } from "../lib/html/sanitize";
+import { cleanText } from "../lib/text/clean";
 import { renderText } from "../lib/text/format";
 import { HttpError, unprocessable } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -79,9 +80,9 @@ function linkify(text: string): string {
   return out + escapeHtml(text.slice(at));
 }
 
-/** A profile field value as HTML: escaped, with links. */
+/** A profile field value as HTML: control characters removed, escaped, with links. */
 export function fieldValueToHtml(text: string): string {
-  return linkify(text.trim());
+  return linkify(cleanText(text).trim());
 }
 
 export const AVATAR_SIZE_LIMIT = 8 * 1024 * 1024;
@@ -130,16 +131,19 @@ export interface ProfileChanges {
 export async function updateProfile(ctx: Ctx, changes: ProfileChanges): Promise<Account> {
   const { owner } = await ctx.instance();
   const set: Partial<typeof accounts.$inferInsert> = {};
-  if (changes.displayName !== undefined) set.displayName = changes.displayName.trim();
+  // Text is stored without the control characters Perch never stores (lib/text/clean).
+  if (changes.displayName !== undefined) set.displayName = cleanText(changes.displayName).trim();
   // A bio is formatted like a post: paragraphs, links and hashtags, everything else escaped.
-  if (changes.note !== undefined) set.note = renderText(changes.note, { base: uris(ctx.config).base });
+  if (changes.note !== undefined) {
+    set.note = renderText(cleanText(changes.note), { base: uris(ctx.config).base });
+  }
   if (changes.locked !== undefined) set.manuallyApprovesFollowers = changes.locked;
   if (changes.bot !== undefined) set.type = changes.bot ? "Service" : "Person";
   if (changes.discoverable !== undefined) set.discoverable = changes.discoverable;
   if (changes.indexable !== undefined) set.indexable = changes.indexable;
   if (changes.fields !== undefined) {
     set.fields = changes.fields
-      .map((f) => ({ name: f.name.trim(), value: fieldValueToHtml(f.value) }))
+      .map((f) => ({ name: cleanText(f.name).trim(), value: fieldValueToHtml(f.value) }))
       .filter((f) => f.name !== "" || f.value !== "");
   }
   const written: string[] = [];

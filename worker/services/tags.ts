@@ -1,13 +1,29 @@
 import { and, count, countDistinct, eq, gte, inArray, sql } from "drizzle-orm";
 import type { Ctx } from "../context";
-import { featuredTags, followedTags, statuses, statusTags } from "../db/schema";
+import type { BatchItem } from "drizzle-orm/batch";
+import { featuredTags, followedTags, settings, statuses, statusTags } from "../db/schema";
 import { uris } from "../federation/uris";
+import { unprocessable } from "../lib/errors";
 import { minIdAt, newId } from "../lib/ids";
+import { isTagName, normalizeTag as normalizeTagName } from "../lib/text/hashtags";
 
-/** A hashtag as stored: lower case, no `#`, letters, digits, underscores and middle dots. */
+/**
+ * A hashtag name someone typed (a route, a search, a tag to follow or feature), with or without `#`,
+ * as stored: normalized as Mastodon does (lib/text/hashtags). Null when it is no hashtag name (empty,
+ * digits only, too long, or with characters no tag has, such as `a-b`), as Mastodon answers 404.
+ */
 export function normalizeTag(name: string): string | null {
-  const n = name.replace(/^#/, "").trim().toLowerCase().normalize("NFKC");
-  return /^[\p{L}\p{N}_\u00b7\u200c]{1,100}$/u.test(n) && !/^\d+$/.test(n) ? n : null;
+  const typed = name.trim().replace(/^[#＃]/, "");
+  if (!isTagName(typed)) return null;
+  const n = normalizeTagName(typed);
+  return isTagName(n) ? n : null;
+}
+
+/** A tag name to store or look up; HttpError 422 when it is none. */
+function tagKey(name: string): string {
+  const n = normalizeTag(name);
+  if (!n) throw unprocessable("Validation failed: Tag is invalid");
+  return n;
 }
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -17,7 +33,7 @@ const DAY = 24 * 60 * 60 * 1000;
  * newest first) from the statuses Perch stores, and whether the owner follows and features each.
  */
 export async function presentTags(ctx: Ctx, names: string[]) {
-  const list = [...new Set(names.map((n) => n.toLowerCase()))];
+  const list = [...new Set(names.map((n) => normalizeTagName(n)).filter(Boolean))];
   if (list.length === 0) return [];
   const today = Math.floor(Date.now() / DAY) * DAY;
   const since = minIdAt(today - 6 * DAY);
@@ -60,14 +76,95 @@ export async function presentTags(ctx: Ctx, names: string[]) {
 
 /** Follows a hashtag: its posts then reach the home timeline. Following it again changes nothing. */
 export async function followTag(ctx: Ctx, name: string): Promise<void> {
-  await ctx.db.insert(followedTags).values({ name, id: newId() }).onConflictDoNothing();
+  await ctx.db
+    .insert(followedTags)
+    .values({ name: tagKey(name), id: newId() })
+    .onConflictDoNothing();
 }
 
 export async function unfollowTag(ctx: Ctx, name: string): Promise<void> {
-  await ctx.db.delete(followedTags).where(eq(followedTags.name, name));
+  await ctx.db.delete(followedTags).where(eq(followedTags.name, tagKey(name)));
 }
 
 /** Stops featuring a hashtag by name; not featured is not an error. */
 export async function unfeatureTagByName(ctx: Ctx, name: string): Promise<void> {
-  await ctx.db.delete(featuredTags).where(eq(featuredTags.name, name));
+  await ctx.db.delete(featuredTags).where(eq(featuredTags.name, tagKey(name)));
+}
+
+const RENORMALIZED_KEY = "tags_renormalized";
+
+/**
+ * Brings tag names stored before Mastodon's normalization was applied (lower-cased only: `café`, or
+ * a full-width `ｃａｆｅ`) to their normalized form, a chunk of distinct names per cron run, so that
+ * old posts stay on their tag's timeline. Only names with a non-ASCII character can change (ASCII ones
+ * were already lower case and tag characters only), so the scan is over those, after a cursor kept in
+ * settings; once it reaches the end it is marked done and never runs again.
+ */
+export async function renormalizeStoredTags(ctx: Ctx, chunk = 200): Promise<number> {
+  const state = (
+    await ctx.db.select({ value: settings.value }).from(settings).where(eq(settings.key, RENORMALIZED_KEY))
+  )[0]?.value as { after?: string; done?: boolean } | undefined;
+  if (state?.done) return 0;
+  const after = state?.after ?? "";
+  const names = (
+    await ctx.db
+      .selectDistinct({ name: statusTags.name })
+      .from(statusTags)
+      .where(sql`${statusTags.name} > ${after} AND ${statusTags.name} GLOB '*[^ -~]*'`)
+      .orderBy(statusTags.name)
+      .limit(chunk)
+  ).map((r) => r.name);
+  const writes: BatchItem<"sqlite">[] = [];
+  let changed = 0;
+  for (const old of names) {
+    const name = normalizeTagName(old);
+    if (!name || name === old) continue;
+    changed++;
+    writes.push(
+      ctx.db
+        .insert(statusTags)
+        .select(
+          ctx.db
+            .select({ name: sql<string>`${name}`.as("name"), statusId: statusTags.statusId })
+            .from(statusTags)
+            .where(eq(statusTags.name, old)),
+        )
+        .onConflictDoNothing(),
+      ctx.db.delete(statusTags).where(eq(statusTags.name, old)),
+    );
+  }
+  if (!after) {
+    // The owner's followed and featured tags are few: all of them in the first run.
+    for (const t of await ctx.db.select().from(followedTags)) {
+      const name = normalizeTagName(t.name);
+      if (!name || name === t.name) continue;
+      writes.push(
+        ctx.db
+          .insert(followedTags)
+          .values({ ...t, name })
+          .onConflictDoNothing(),
+        ctx.db.delete(followedTags).where(eq(followedTags.name, t.name)),
+      );
+    }
+    for (const t of await ctx.db.select().from(featuredTags)) {
+      const name = normalizeTagName(t.name);
+      if (!name || name === t.name) continue;
+      writes.push(
+        ctx.db.delete(featuredTags).where(eq(featuredTags.id, t.id)),
+        ctx.db
+          .insert(featuredTags)
+          .values({ ...t, name })
+          .onConflictDoNothing(),
+      );
+    }
+  }
+  const next = names.length < chunk ? { done: true } : { after: names[names.length - 1] };
+  writes.push(
+    ctx.db
+      .insert(settings)
+      .values({ key: RENORMALIZED_KEY, value: next })
+      .onConflictDoUpdate({ target: settings.key, set: { value: next } }),
+  );
+  await ctx.db.batch(writes as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  return changed;
 }

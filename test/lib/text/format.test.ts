@@ -72,6 +72,17 @@ describe("renderText", () => {
   it("does not find hashtags inside URLs", () => {
     expect(extractTags("https://example.com/#anchor #real #Real")).toEqual(["real"]);
   });
+
+  it("reads every spelling of a tag as one tag, keeping the first, and links it by its normalized name", () => {
+    expect(extractTags("#Café #CAFÉ #cafe\u0301 #ｃａｆｅ ＃cafe #cafe")).toEqual(["Café"]);
+    expect(renderText("#Café", { base })).toBe(
+      '<p><a href="https://perch.example/tags/cafe" class="mention hashtag" rel="tag">#<span>Café</span></a></p>',
+    );
+  });
+
+  it("reads a tag written with combining marks whole", () => {
+    expect(extractTags("#हिन्दी and #cafe\u0301!")).toEqual(["हिन्दी", "cafe\u0301"]);
+  });
 });
 
 describe("statusLength", () => {

@@ -1,3 +1,5 @@
+import { cleanText } from "../text/clean";
+
 /**
  * Remote HTML reduced to Mastodon's allow-list (MASTODON_STRICT in Mastodon 4.x app/lib/sanitize_config.rb):
  * - elements p br span a del s pre blockquote code b strong u i em ul ol li ruby rt rp;
@@ -6,7 +8,10 @@
  * - attributes a[href class translate], span[class translate], p[class], ol[start reversed], li[value];
  *   classes only microformats (h-/p-/u-/dt-/e-), mention, hashtag, ellipsis, invisible, quote-inline;
  *   translate only "no"; links get rel="nofollow noopener" target="_blank";
- * - an <a> whose href is not an absolute URL with one of Mastodon's link protocols is unwrapped.
+ * - an <a> whose href is not an absolute http(s) URL is unwrapped. (Mastodon also links dat, dweb,
+ *   ipfs, ipns, ssb, gopher, xmpp, magnet and gemini; Perch passes no URL of another scheme from a
+ *   remote document to clients, so those links become their text.)
+ * - control characters Perch never stores (lib/text/clean) are removed, raw or as references.
  *
  * HTMLRewriter (lol-html) streams rather than building a tree, and passes through some things raw:
  * attribute values undecoded, the text of RCDATA elements, stray end tags (`</div>`), and an unterminated
@@ -34,7 +39,7 @@ const BLOCKS = new Set(
     "tr td th details summary hgroup center"
   ).split(" "),
 );
-const LINK_PROTOCOLS = new Set("http https dat dweb ipfs ipns ssb gopher xmpp magnet gemini".split(" "));
+const LINK_PROTOCOLS = new Set(["http", "https"]);
 const ALLOWED_CLASS = /^(?:(?:h|p|u|dt|e)-[\w-]+|mention|hashtag|ellipsis|invisible|quote-inline)$/;
 
 const ESCAPES: Record<string, string> = {
@@ -86,7 +91,19 @@ function decodeAttribute(raw: string): string {
   });
 }
 
-/** The href to keep: an absolute URL whose scheme Mastodon allows, normalised; null otherwise. */
+const NUMERIC_REFERENCE = /&#(?:[xX]([0-9a-fA-F]+)|(\d+));?/g;
+
+/**
+ * A numeric character reference, or nothing when it stands for a C0 control other than tab, line feed
+ * and carriage return, or DEL (0x80–0x9F are windows-1252 letters in HTML, not controls).
+ */
+function dropControl(ref: string, hex: string | undefined, dec: string | undefined): string {
+  const code = hex !== undefined ? parseInt(hex, 16) : parseInt(dec as string, 10);
+  const control = (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) || code === 0x7f;
+  return control ? "" : ref;
+}
+
+/** The href to keep: an absolute http(s) URL, normalised; null otherwise. */
 function safeHref(raw: string): string | null {
   // What a URL parser does first: strip leading/trailing C0 controls and spaces, remove tabs and newlines.
   const value = decodeAttribute(raw)
@@ -205,13 +222,16 @@ export async function sanitizeHtml(html: string): Promise<string> {
     .onDocument({
       comments: (comment) => void comment.remove(),
       // Text comes through as it was written: "<" and ">" in it can only be literal characters (the
-      // tokenizer took every tag), and RCDATA text such as a <textarea>'s is raw. Escape them. NULs the
-      // HTML parser would drop anyway.
+      // tokenizer took every tag), and RCDATA text such as a <textarea>'s is raw. Escape them. Its
+      // character references stay as written, so the ones that would decode to a control character
+      // Perch does not store (`&#0;`, `&#x1b;`) are removed here; raw ones were removed from the input.
       text: (text) =>
-        void text.replace(text.text.replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\0/g, ""), {
-          html: true,
-        }),
+        void text.replace(
+          text.text.replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(NUMERIC_REFERENCE, dropControl),
+          { html: true },
+        ),
     });
-  const response = new Response(html, { headers: { "content-type": "text/html; charset=utf-8" } });
+  const source = cleanText(html);
+  const response = new Response(source, { headers: { "content-type": "text/html; charset=utf-8" } });
   return balance(await rewriter.transform(response).text()).trim();
 }

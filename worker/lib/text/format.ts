@@ -1,5 +1,6 @@
 import { find } from "linkifyjs";
 import { escapeHtml } from "../html/sanitize";
+import { isTagName, normalizeTag, TAG_NAME } from "./hashtags";
 
 /**
  * Status text as Mastodon formats it (TextFormatter): paragraphs and line breaks, linkified URLs,
@@ -11,9 +12,11 @@ export type Entity =
   | { kind: "tag"; start: number; end: number; name: string }
   | { kind: "mention"; start: number; end: number; username: string; domain: string | null };
 
-/** Hashtags as Mastodon finds them: not after a word character, slash or `)`; not digits only. */
-const TAG =
-  /(?<![\p{L}\p{N}_/)#])#([\p{L}\p{N}_\u00b7\u200c]*[\p{L}_\u00b7\u200c][\p{L}\p{N}_\u00b7\u200c]*)/gu;
+/**
+ * Hashtags as Mastodon finds them: `#` or `＃` not after a word character, slash or `)`, then a tag
+ * name (checked by isTagName: not digits only).
+ */
+const TAG = new RegExp(String.raw`(?<![\p{L}\p{M}\p{N}_/)#＃])[#＃](${TAG_NAME})`, "gu");
 /** Mentions: `@user` or `@user@domain` (a domain may carry a port), not after a word character or slash. */
 const MENTION =
   /(?<![\p{L}\p{N}_/@])@([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_])?)(?:@([\p{L}\p{N}_.-]+[\p{L}\p{N}_](?::\d{1,5}(?!\d))?))?/giu;
@@ -36,7 +39,7 @@ export function extractEntities(text: string): Entity[] {
   }
   for (const m of text.matchAll(TAG)) {
     const name = m[1] as string;
-    if (name.length > 100) continue;
+    if (!isTagName(name)) continue;
     const start = m.index;
     const end = start + m[0].length;
     if (free(start, end)) out.push({ kind: "tag", start, end, name });
@@ -66,7 +69,7 @@ export function linkHtml(href: string): string {
 
 export function hashtagHtml(base: string, name: string): string {
   return (
-    `<a href="${escapeHtml(`${base}/tags/${encodeURIComponent(name.toLowerCase())}`)}" ` +
+    `<a href="${escapeHtml(`${base}/tags/${encodeURIComponent(normalizeTag(name))}`)}" ` +
     `class="mention hashtag" rel="tag">#<span>${escapeHtml(name)}</span></a>`
   );
 }
@@ -114,13 +117,18 @@ export function renderText(
     .join("");
 }
 
-/** Hashtag names of a text, unique (case-insensitively), in order. */
+/**
+ * Hashtag names of a text as written, in order, one per tag: `#Café` and `#cafe` are one tag
+ * (normalizeTag), and the first spelling is kept.
+ */
 export function extractTags(text: string): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   for (const e of extractEntities(text)) {
-    if (e.kind !== "tag" || seen.has(e.name.toLowerCase())) continue;
-    seen.add(e.name.toLowerCase());
+    if (e.kind !== "tag") continue;
+    const key = normalizeTag(e.name);
+    if (!key || seen.has(key)) continue;
+    seen.add(key);
     out.push(e.name);
   }
   return out;
