@@ -1,8 +1,9 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { request } from "../helpers/app";
-import { base64url } from "../../worker/oauth/secrets";
+import { base64url, sha256Hex } from "../../worker/oauth/secrets";
 import { hiddenFields } from "../helpers/oauth";
+import { upkeep } from "../../worker/queues/upkeep";
 
 const REDIRECT = "com.example.app://oauth-callback";
 const PASSWORD = env.OWNER_PASSWORD as string;
@@ -181,6 +182,106 @@ describe("authorization code flow", () => {
     const replay = await exchange();
     expect(replay.status).toBe(400);
     expect(await replay.json()).toMatchObject({ error: "invalid_grant" });
+  });
+
+  it("refuses a replayed code and revokes the token it first gave, but not for another app", async () => {
+    const app = await registerApp();
+    const other = await registerApp();
+    const code = await authorizeCode(app);
+    const exchange = (client: { client_id: string; client_secret: string }) =>
+      request("/oauth/token", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          grant_type: "authorization_code",
+          client_id: client.client_id,
+          client_secret: client.client_secret,
+          code,
+          redirect_uri: REDIRECT,
+        }),
+      });
+    const first = await exchange(app);
+    expect(first.status).toBe(200);
+    const { access_token } = (await first.json()) as { access_token: string };
+    const me = () =>
+      request("/api/v1/accounts/verify_credentials", {
+        headers: { authorization: `Bearer ${access_token}` },
+      });
+    expect((await me()).status).toBe(200);
+    // Another app cannot use the code, nor revoke what it gave.
+    expect(await (await exchange(other)).json()).toMatchObject({ error: "invalid_grant" });
+    expect((await me()).status).toBe(200);
+    const replay = await exchange(app);
+    expect(replay.status).toBe(400);
+    expect(await replay.json()).toMatchObject({ error: "invalid_grant" });
+    expect((await me()).status).toBe(401);
+  });
+
+  it("leaves no working token when a code is exchanged twice at once", async () => {
+    const app = await registerApp();
+    const code = await authorizeCode(app);
+    const exchange = () =>
+      request("/oauth/token", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          grant_type: "authorization_code",
+          client_id: app.client_id,
+          client_secret: app.client_secret,
+          code,
+          redirect_uri: REDIRECT,
+        }),
+      });
+    const answers = await Promise.all([exchange(), exchange()]);
+    expect(answers.map((r) => r.status)).toContain(400);
+    for (const answer of answers.filter((r) => r.status === 200)) {
+      const { access_token } = (await answer.json()) as { access_token: string };
+      const me = await request("/api/v1/accounts/verify_credentials", {
+        headers: { authorization: `Bearer ${access_token}` },
+      });
+      expect(me.status).toBe(401);
+    }
+  });
+
+  it("the cron upkeep keeps a used code for a day, so that a replay is still caught", async () => {
+    const app = await registerApp();
+    const code = await authorizeCode(app);
+    const exchange = () =>
+      request("/oauth/token", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          grant_type: "authorization_code",
+          client_id: app.client_id,
+          client_secret: app.client_secret,
+          code,
+          redirect_uri: REDIRECT,
+        }),
+      });
+    const { access_token } = (await (await exchange()).json()) as { access_token: string };
+    await authorizeCode(app); // a second code, never exchanged
+    await env.DB.prepare(
+      "UPDATE oauth_codes SET expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 minutes')",
+    ).run();
+    await upkeep(env);
+    // The unused expired code is gone; the used one is kept and still revokes its token.
+    const kept = await env.DB.prepare("SELECT code_hash AS hash FROM oauth_codes").all();
+    expect(kept.results).toEqual([{ hash: await sha256Hex(code) }]);
+    expect(await (await exchange()).json()).toMatchObject({ error: "invalid_grant" });
+    const me = await request("/api/v1/accounts/verify_credentials", {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    expect(me.status).toBe(401);
+    await env.DB.prepare(
+      "UPDATE oauth_codes SET used_at = strftime('%Y-%m-%dT%H:%M:%fZ', used_at, '-23 hours')",
+    ).run();
+    await upkeep(env);
+    expect((await env.DB.prepare("SELECT count(*) AS n FROM oauth_codes").first())?.n).toBe(1);
+    await env.DB.prepare(
+      "UPDATE oauth_codes SET used_at = strftime('%Y-%m-%dT%H:%M:%fZ', used_at, '-2 hours')",
+    ).run();
+    await upkeep(env);
+    expect((await env.DB.prepare("SELECT count(*) AS n FROM oauth_codes").first())?.n).toBe(0);
   });
 
   it("accepts the token request as multipart form data, as masto.js sends it", async () => {

@@ -151,6 +151,12 @@ function page(
   );
 }
 
+/** A Retry-After in words for the page: "40 seconds", "3 minutes". */
+function inWords(seconds: number): string {
+  if (seconds < 120) return seconds === 1 ? "a second" : `${seconds} seconds`;
+  return `${Math.ceil(seconds / 60)} minutes`;
+}
+
 authorize.get("/oauth/authorize", async (c) => {
   const r = await validate(c, await readParams(c));
   const csrf = randomToken(24);
@@ -180,9 +186,13 @@ authorize.post("/oauth/authorize", async (c) => {
     if (r.state) params.state = r.state;
     return oob ? c.text("Access denied.", 403) : c.redirect(withParams(r.redirectUri, params), 302);
   }
-  const login = await checkOwnerPassword(c.var.ctx, one(p.password) ?? "");
-  if (login === "locked") return page(c, r, cookie, "Too many failed attempts; try again in a while.", 429);
-  if (login !== "ok") return page(c, r, cookie, "That password is not right.", 401);
+  const login = await checkOwnerPassword(c.var.ctx, one(p.password) ?? "", c.req.header("cf-connecting-ip"));
+  if (login.kind === "locked") {
+    c.header("retry-after", String(login.retryAfterSeconds));
+    const wait = inWords(login.retryAfterSeconds);
+    return page(c, r, cookie, `Too many failed attempts; try again in ${wait}.`, 429);
+  }
+  if (login.kind !== "ok") return page(c, r, cookie, "That password is not right.", 401);
   const code = randomToken();
   await c.var.ctx.db.insert(oauthCodes).values({
     codeHash: await sha256Hex(code),

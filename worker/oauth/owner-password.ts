@@ -1,57 +1,121 @@
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Ctx } from "../context";
 import { ownerLogin } from "../db/schema";
-import { newSalt, pbkdf2, PBKDF2_ITERATIONS, timingSafeEqual } from "./secrets";
+import { admitAttempt, checkLocks, clientKey, releaseAttempt } from "./login-throttle";
+import { newSalt, pbkdf2, PBKDF2_ITERATIONS, sha256Hex, timingSafeEqual } from "./secrets";
 
-/** After this many failures in a row, logins wait; each further failure doubles the wait. */
-const FREE_FAILURES = 5;
+export type LoginResult =
+  | { kind: "ok" }
+  | { kind: "wrong" }
+  | { kind: "locked"; retryAfterSeconds: number }
+  | { kind: "not_configured" };
 
-export type LoginResult = "ok" | "wrong" | "locked" | "not_configured";
+/** How long a verified password is remembered in this isolate, so that owner API calls skip PBKDF2. */
+const REMEMBER_MS = 5 * 60_000;
+
+type OwnerLogin = typeof ownerLogin.$inferSelect;
+
+// Per-isolate memory, filled by checks, never built from the environment. `verified` holds the
+// digests of the typed password and of OWNER_PASSWORD together with the stored hash they were
+// verified against; `current` the stored hash known to be made from that secret.
+let verified: { key: string; rowHash: string; until: number } | undefined;
+let current: { rowHash: string; secretDigest: string } | undefined;
+const inFlight = new Map<string, Promise<LoginResult>>();
 
 /**
- * Checks the owner's password against its PBKDF2 hash in D1. The hash is made from the
- * OWNER_PASSWORD secret on first use, and made again when the secret has changed since. Failed
- * attempts are counted and throttled.
+ * Checks a typed owner password: the one way in for the authorization page, the owner API and the
+ * web login. Every attempt goes through the throttle in ./login-throttle.ts first (a locked client
+ * is refused even with the right password), then PBKDF2 against the hash in D1.
+ *
+ * @param client the client's address (`CF-Connecting-IP`); without one, all such clients are one.
  */
-export async function checkOwnerPassword(ctx: Ctx, typed: string): Promise<LoginResult> {
+export async function checkOwnerPassword(
+  ctx: Ctx,
+  typed: string,
+  client: string | undefined,
+): Promise<LoginResult> {
   const secret = ctx.env.OWNER_PASSWORD;
-  if (!secret) return "not_configured";
-  let row = (await ctx.db.select().from(ownerLogin).where(eq(ownerLogin.id, 1)).limit(1))[0];
-  if (row?.lockedUntil && Date.parse(row.lockedUntil) > Date.now()) return "locked";
-  if (!row) {
-    const salt = newSalt();
-    const hash = await pbkdf2(secret, salt, PBKDF2_ITERATIONS);
-    await ctx.db
-      .insert(ownerLogin)
-      .values({ id: 1, salt, iterations: PBKDF2_ITERATIONS, hash })
-      .onConflictDoNothing();
-    row = (await ctx.db.select().from(ownerLogin).where(eq(ownerLogin.id, 1)).limit(1))[0];
-    if (!row) throw new Error("owner_login row missing");
-  }
-  const typedHash = await pbkdf2(typed, row.salt, row.iterations);
-  let ok = timingSafeEqual(typedHash, row.hash);
-  if (!ok) {
-    // The secret may have been changed with `wrangler secret put`: re-hash it once and compare again.
-    const current = await pbkdf2(secret, row.salt, row.iterations);
-    if (!timingSafeEqual(current, row.hash)) {
-      const salt = newSalt();
-      const hash = await pbkdf2(secret, salt, PBKDF2_ITERATIONS);
-      await ctx.db
-        .update(ownerLogin)
-        .set({ salt, hash, iterations: PBKDF2_ITERATIONS })
-        .where(eq(ownerLogin.id, 1));
-      ok = timingSafeEqual(await pbkdf2(typed, salt, PBKDF2_ITERATIONS), hash);
+  if (!secret) return { kind: "not_configured" };
+  // Never the password, so not worth an attempt (a browser asks without credentials first).
+  if (!typed) return { kind: "wrong" };
+  const [key, digest, secretDigest] = await Promise.all([
+    clientKey(client),
+    sha256Hex(typed),
+    sha256Hex(secret),
+  ]);
+  const memoKey = `${digest}:${secretDigest}`;
+  // A burst of calls with one password costs one attempt: the others wait for it, then find it remembered.
+  await inFlight.get(memoKey)?.catch(() => undefined);
+  if (verified && verified.until > Date.now() && timingSafeEqual(verified.key, memoKey)) {
+    const known = verified;
+    const now = new Date();
+    const [locks, row] = await Promise.all([checkLocks(ctx, key, now), storedLogin(ctx)]);
+    if (row?.hash === known.rowHash) {
+      return locks.locked ? { kind: "locked", retryAfterSeconds: locks.retryAfterSeconds } : { kind: "ok" };
     }
   }
-  if (ok) {
-    await ctx.db.update(ownerLogin).set({ failures: 0, lockedUntil: null }).where(eq(ownerLogin.id, 1));
-    return "ok";
+  const check = checkAttempt(ctx, typed, secret, secretDigest, key, memoKey);
+  inFlight.set(memoKey, check);
+  try {
+    return await check;
+  } finally {
+    if (inFlight.get(memoKey) === check) inFlight.delete(memoKey);
   }
-  await ctx.db.run(sql`
-    UPDATE owner_login SET failures = failures + 1,
-      locked_until = CASE WHEN failures + 1 >= ${FREE_FAILURES}
-        THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || MIN(3600, 30 * (1 << MIN(10, failures + 1 - ${FREE_FAILURES}))) || ' seconds')
-        ELSE NULL END
-    WHERE id = 1`);
-  return "wrong";
+}
+
+async function checkAttempt(
+  ctx: Ctx,
+  typed: string,
+  secret: string,
+  secretDigest: string,
+  key: string,
+  memoKey: string,
+): Promise<LoginResult> {
+  const now = new Date();
+  const [attempt, stored] = await Promise.all([admitAttempt(ctx, key, now), storedLogin(ctx)]);
+  if (!attempt.admitted) return { kind: "locked", retryAfterSeconds: attempt.retryAfterSeconds };
+  const row = await fromCurrentSecret(ctx, stored, secret, secretDigest);
+  if (!timingSafeEqual(await pbkdf2(typed, row.salt, row.iterations), row.hash)) return { kind: "wrong" };
+  await releaseAttempt(ctx, key, attempt, now);
+  verified = { key: memoKey, rowHash: row.hash, until: Date.now() + REMEMBER_MS };
+  return { kind: "ok" };
+}
+
+async function storedLogin(ctx: Ctx): Promise<OwnerLogin | undefined> {
+  return (await ctx.db.select().from(ownerLogin).where(eq(ownerLogin.id, 1)).limit(1))[0];
+}
+
+/**
+ * The stored hash, made from OWNER_PASSWORD on first use and made again when the secret has changed
+ * (`wrangler secret put`), before any typed password is compared with it: an old password stops
+ * working at once. Whether the hash is the secret's costs a PBKDF2, so it is known once per isolate
+ * and stored hash.
+ */
+async function fromCurrentSecret(
+  ctx: Ctx,
+  row: OwnerLogin | undefined,
+  secret: string,
+  secretDigest: string,
+): Promise<OwnerLogin> {
+  if (row && current?.rowHash === row.hash && current.secretDigest === secretDigest) return row;
+  if (row && timingSafeEqual(await pbkdf2(secret, row.salt, row.iterations), row.hash)) {
+    current = { rowHash: row.hash, secretDigest };
+    return row;
+  }
+  const salt = newSalt();
+  const fresh = {
+    id: 1,
+    salt,
+    iterations: PBKDF2_ITERATIONS,
+    hash: await pbkdf2(secret, salt, PBKDF2_ITERATIONS),
+  };
+  await ctx.db
+    .insert(ownerLogin)
+    .values(fresh)
+    .onConflictDoUpdate({
+      target: ownerLogin.id,
+      set: { salt: fresh.salt, iterations: fresh.iterations, hash: fresh.hash },
+    });
+  current = { rowHash: fresh.hash, secretDigest };
+  return fresh;
 }

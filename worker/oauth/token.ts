@@ -1,8 +1,9 @@
 import { Hono, type Context } from "hono";
 import { and, eq } from "drizzle-orm";
 import type { AppEnv } from "../app";
-import { oauthApps, oauthCodes, oauthTokens } from "../db/schema";
+import { oauthApps, oauthTokens } from "../db/schema";
 import { uris } from "../federation/uris";
+import { claimCode, revokeReplayedCode, storeCodeToken } from "./codes";
 import { one, readParams } from "./params";
 import { parseScopes, within } from "./scopes";
 import { pkceMatches, randomToken, sha256Hex, timingSafeEqual } from "./secrets";
@@ -43,23 +44,19 @@ function clientCredentials(c: Context<AppEnv>, p: Record<string, string | string
   return { clientId: one(p.client_id), clientSecret: one(p.client_secret) };
 }
 
-async function issue(c: Context<AppEnv>, app: App, scopes: string[], userToken: boolean) {
-  const accessToken = randomToken();
-  const createdAt = Math.floor(Date.now() / 1000);
-  await c.var.ctx.db.insert(oauthTokens).values({
-    tokenHash: await sha256Hex(accessToken),
-    appId: app.id,
-    scopes: scopes.join(" "),
-    userToken,
-  });
+/** The token response (RFC 6749 §5.1), for a token already stored. */
+function tokenResponse(c: Context<AppEnv>, accessToken: string, scopes: string[]) {
   c.header("cache-control", "no-store");
   return c.json({
     access_token: accessToken,
     token_type: "Bearer",
     scope: scopes.join(" "),
-    created_at: createdAt,
+    created_at: Math.floor(Date.now() / 1000),
   });
 }
+
+const badCode = (c: Context<AppEnv>) =>
+  oauthError(c, 400, "invalid_grant", "The authorization code is invalid, expired or already used.");
 
 token.post("/oauth/token", async (c) => {
   const p = await readParams(c);
@@ -75,26 +72,30 @@ token.post("/oauth/token", async (c) => {
     const scopes = parseScopes(one(p.scope), "read");
     if (!scopes || !within(scopes, app.scopes.split(" ")))
       return oauthError(c, 400, "invalid_scope", "The requested scope is invalid.");
-    return issue(c, app, scopes, false);
+    const accessToken = randomToken();
+    await c.var.ctx.db.insert(oauthTokens).values({
+      tokenHash: await sha256Hex(accessToken),
+      appId: app.id,
+      scopes: scopes.join(" "),
+      userToken: false,
+    });
+    return tokenResponse(c, accessToken, scopes);
   }
 
   if (grant === "authorization_code") {
     const code = one(p.code);
     if (!code) return oauthError(c, 400, "invalid_request", "code is required.");
     const codeHash = await sha256Hex(code);
-    // Single use: the code is deleted as it is read, so a replay finds nothing.
-    const [row] = await c.var.ctx.db
-      .delete(oauthCodes)
-      .where(and(eq(oauthCodes.codeHash, codeHash), eq(oauthCodes.appId, app.id)))
-      .returning();
-    if (!row || Date.parse(row.expiresAt) < Date.now()) {
-      return oauthError(
-        c,
-        400,
-        "invalid_grant",
-        "The authorization code is invalid, expired or already used.",
-      );
+    const accessToken = randomToken();
+    const tokenHash = await sha256Hex(accessToken);
+    // Claiming the code names the token before any check, so that a replay arriving at any moment
+    // after this finds it to revoke.
+    const row = await claimCode(c.var.ctx, codeHash, app.id, tokenHash);
+    if (!row) {
+      await revokeReplayedCode(c.var.ctx, codeHash, app.id);
+      return badCode(c);
     }
+    if (Date.parse(row.expiresAt) < Date.now()) return badCode(c);
     const redirectUri = one(p.redirect_uri);
     if (redirectUri && redirectUri !== row.redirectUri)
       return oauthError(c, 400, "invalid_grant", "redirect_uri does not match.");
@@ -109,7 +110,8 @@ token.post("/oauth/token", async (c) => {
     } else if (!(await secretMatches(app, clientSecret))) {
       return oauthError(c, 401, "invalid_client", "Client authentication failed.");
     }
-    return issue(c, app, row.scopes.split(" "), true);
+    if (!(await storeCodeToken(c.var.ctx, codeHash, tokenHash))) return badCode(c);
+    return tokenResponse(c, accessToken, row.scopes.split(" "));
   }
 
   return oauthError(

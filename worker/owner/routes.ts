@@ -6,6 +6,7 @@ import { d1Usage } from "../db/metered";
 import { accounts, deadLetters, follows, statuses } from "../db/schema";
 import { HttpError, notFound, unprocessable } from "../lib/errors";
 import { RemoteFetchError } from "../lib/remote-fetch";
+import { checkOwnerPassword } from "../oauth/owner-password";
 import { findAccountByUri, InvalidActorError } from "../services/accounts";
 import { answerFollowRequest, follow, FollowError, unfollow } from "../services/following";
 import { announce, InteractionError, like, unannounce, unlike } from "../services/interactions";
@@ -19,23 +20,23 @@ export const ownerApi = new Hono<AppEnv>();
 
 const MAX_BODY = 64 * 1024;
 
+/**
+ * Basic auth with the owner password (any user name), checked and throttled like every other
+ * password check: 401 with a challenge for a wrong one, 429 with Retry-After while locked.
+ */
 const requireOwner: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const password = c.env.OWNER_PASSWORD;
-  if (!password) throw notFound();
-  const header = c.req.header("authorization") ?? "";
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header);
-  let given = "";
-  if (match) {
-    try {
-      given = atob(match[1] as string)
-        .split(":")
-        .slice(1)
-        .join(":");
-    } catch {
-      given = "";
-    }
+  if (!c.env.OWNER_PASSWORD) throw notFound();
+  const login = await checkOwnerPassword(
+    c.var.ctx,
+    basicPassword(c.req.header("authorization")),
+    c.req.header("cf-connecting-ip"),
+  );
+  if (login.kind === "locked") {
+    throw new HttpError(429, "Too many failed attempts; try again later", "owner_login_locked", {
+      "retry-after": String(login.retryAfterSeconds),
+    });
   }
-  if (!(await sameSecret(given, password))) {
+  if (login.kind !== "ok") {
     throw new HttpError(401, "The access token is invalid", "bad_owner_password", {
       "www-authenticate": 'Basic realm="perch"',
     });
@@ -43,18 +44,16 @@ const requireOwner: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-/** Compares secrets through their SHA-256 digests, so the time taken does not leak a prefix. */
-async function sameSecret(a: string, b: string): Promise<boolean> {
-  const enc = new TextEncoder();
-  const [da, db] = await Promise.all([
-    crypto.subtle.digest("SHA-256", enc.encode(a)),
-    crypto.subtle.digest("SHA-256", enc.encode(b)),
-  ]);
-  const x = new Uint8Array(da);
-  const y = new Uint8Array(db);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= (x[i] as number) ^ (y[i] as number);
-  return diff === 0;
+/** The password of an HTTP Basic `Authorization` header, read as UTF-8 (RFC 7617 §2.1), or "". */
+function basicPassword(header: string | undefined): string {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header ?? "");
+  if (!match) return "";
+  try {
+    const bytes = Uint8Array.from(atob(match[1] as string), (ch) => ch.charCodeAt(0));
+    return new TextDecoder().decode(bytes).split(":").slice(1).join(":");
+  } catch {
+    return "";
+  }
 }
 
 async function body<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
