@@ -6,6 +6,9 @@ export interface Bindings {
   MEDIA: R2Bucket;
   INBOX_QUEUE: Queue<InboxMessage>;
   DELIVERY_QUEUE: Queue<DeliveryMessage>;
+  /** Dead-letter queues (wrangler.toml), consumed by queues/failed-consumer.ts. */
+  INBOX_FAILED_QUEUE: Queue<unknown>;
+  DELIVERY_FAILED_QUEUE: Queue<unknown>;
   ACCOUNT_DOMAIN?: string;
   WEB_DOMAIN?: string;
   USERNAME?: string;

@@ -1,19 +1,27 @@
 import { createApp } from "./app";
 import type { Bindings } from "./env";
 import { consumeDelivery } from "./queues/delivery-consumer";
+import { consumeFailed } from "./queues/failed-consumer";
 import { consumeInbox } from "./queues/inbox-consumer";
-import type { DeliveryMessage, InboxMessage } from "./queues/messages";
 import { upkeep } from "./queues/upkeep";
 
 const app = createApp();
 
+type Consumer = (batch: MessageBatch<unknown>, env: Bindings, ctx: ExecutionContext) => Promise<void>;
+
+/** The queues this Worker consumes (wrangler.toml), by name; `wrangler dev --env` may suffix them. */
+const consumers: [string, Consumer][] = [
+  ["perch-inbox-failed", (batch, env) => consumeFailed(batch, env, "inbox")],
+  ["perch-delivery-failed", (batch, env) => consumeFailed(batch, env, "delivery")],
+  ["perch-inbox", consumeInbox],
+  ["perch-delivery", consumeDelivery],
+];
+
 export default {
   fetch: app.fetch,
   async queue(batch: MessageBatch<unknown>, env: Bindings, ctx: ExecutionContext) {
-    if (batch.queue.startsWith("perch-inbox"))
-      return consumeInbox(batch as MessageBatch<InboxMessage>, env, ctx);
-    if (batch.queue.startsWith("perch-delivery"))
-      return consumeDelivery(batch as MessageBatch<DeliveryMessage>, env, ctx);
+    const consumer = consumers.find(([name]) => batch.queue.startsWith(name))?.[1];
+    if (consumer) return consumer(batch, env, ctx);
     console.error(`message batch from unknown queue ${batch.queue}`);
     batch.retryAll();
   },

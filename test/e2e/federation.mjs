@@ -2,20 +2,26 @@
 // Two Perch instances federating on loopback: two `wrangler dev` processes with their own D1/Queues
 // state, in loopback federation mode. A follows B by handle, B accepts, B posts and the post reaches A;
 // A likes it and B records the like; B edits and deletes it and A follows suit; A unfollows and B's
-// followers collection updates. Prints "N passed, N failed" and exits non-zero on any failure.
+// followers collection updates; A follows B again. Then an independent peer (test/e2e/peer.mjs, on
+// Fedify's signatures): A follows, unfollows and follows it again through its reused Accept id, likes
+// its post, and gets that like forwarded back. Prints "N passed, N failed" and exits non-zero on any
+// failure.
 import { rmSync } from "node:fs";
 import { dumpLogs, eventually, freePort, ownerCall as call, startInstance, stepper, waitUp } from "./lib.mjs";
+import { startPeer } from "./peer.mjs";
 
 const STATE = ".e2e";
 
 const { step, counts } = stepper();
 
 rmSync(STATE, { recursive: true, force: true });
-const [pa, pb, ia, ib] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+const [pa, pb, ia, ib, pp] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
 const A = startInstance(STATE, "a", "alice", pa, ia);
 const B = startInstance(STATE, "b", "bob", pb, ib);
+const P = await startPeer(pp);
 const stop = () => {
   for (const i of [A, B]) i.child.kill("SIGTERM");
+  P.stop();
 };
 process.on("exit", stop);
 
@@ -79,6 +85,55 @@ try {
     await call(A, "POST", "/_perch/owner/unfollow", { target: B.actor });
     await eventually("B's followers to drop to 0", async () => (await followers()) === 0);
   });
+  await step("A follows B again and the follow ends accepted on both sides", async () => {
+    await call(A, "POST", "/_perch/owner/follow", { target: B.actor });
+    await eventually("B to list A as a follower again", async () => {
+      const rel = await call(B, "GET", "/_perch/owner/relationships");
+      return rel.followers.some((f) => f.account === A.actor && f.accepted);
+    });
+    await eventually("A's second follow to be accepted", async () => {
+      const rel = await call(A, "GET", "/_perch/owner/relationships");
+      return rel.following.some((f) => f.account === B.actor && f.accepted);
+    });
+  });
+  await step(
+    "A follows an independent peer, unfollows and follows again: its reused Accept id accepts both times",
+    async () => {
+      const accepted = async () => {
+        const rel = await call(A, "GET", "/_perch/owner/relationships");
+        return rel.following.some((f) => f.account === P.actor && f.accepted);
+      };
+      await call(A, "POST", "/_perch/owner/follow", { target: P.actor });
+      await eventually("the first follow of the peer to be accepted", accepted);
+      await call(A, "POST", "/_perch/owner/unfollow", { target: P.actor });
+      await eventually("the peer to see the Undo", async () => !P.followers.has(A.actor));
+      await call(A, "POST", "/_perch/owner/follow", { target: P.actor });
+      await eventually("the second follow of the peer to be accepted", accepted);
+      const accepts = new Set(
+        P.received
+          .filter((r) => r.activity.type === "Follow")
+          .map((r) => `${P.actor}#accepts/${encodeURIComponent(r.activity.actor)}`),
+      );
+      if (accepts.size !== 1)
+        throw new Error("the peer should have answered both follows with one Accept id");
+    },
+  );
+  await step("A likes the peer's post, and the peer verifies A's signature with Fedify", async () => {
+    await call(A, "POST", "/_perch/owner/like", { uri: P.note });
+    const like = await eventually("the like at the peer", async () =>
+      P.received.find((r) => r.activity.type === "Like" && r.activity.object === P.note),
+    );
+    if (!like.verified) throw new Error("Fedify did not verify A's signature on the Like");
+    if (like.keyId !== `${A.actor}#main-key`) throw new Error(`signed with ${like.keyId}`);
+  });
+  await step(
+    "the peer forwards A's like back to A (as servers forward interactions to followers): 202",
+    async () => {
+      const like = P.received.find((r) => r.activity.type === "Like" && r.activity.object === P.note);
+      const status = await P.send(`${A.base}/inbox`, like.activity);
+      if (status !== 202) throw new Error(`A answered ${status} to its own like forwarded back`);
+    },
+  );
   await step("nothing ended in either dead-letter list", async () => {
     for (const i of [A, B]) {
       const dead = await call(i, "GET", "/_perch/owner/dead_letters");

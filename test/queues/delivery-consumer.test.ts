@@ -70,15 +70,6 @@ describe("delivering one activity", () => {
     expect(await deliverOne(testCtx(), message)).toMatchObject({ kind: "retry" });
   });
 
-  it("opens the host's breaker after 5 failures in a row, and then waits without sending", async () => {
-    const mock = mockFetch({ [INBOX]: () => new Response(null, { status: 503 }) });
-    for (let i = 0; i < 5; i++) await deliverOne(testCtx(), message);
-    expect(mock.calls).toHaveLength(5);
-    const outcome = await deliverOne(testCtx(), message);
-    expect(outcome).toMatchObject({ kind: "retry", error: "breaker open for remote.example" });
-    expect(mock.calls).toHaveLength(5);
-  });
-
   it("refuses an inbox on a private address without sending anything", async () => {
     const mock = mockFetch({});
     const outcome = await deliverOne(testCtx(), { ...message, inbox: "https://10.0.0.1/inbox" });

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { pollVotes } from "../../worker/db/schema";
-import { upkeep } from "../../worker/queues/upkeep";
+import { sweepInboxPayloads, upkeep } from "../../worker/queues/upkeep";
+import { renormalizeStoredTags } from "../../worker/services/tags";
 import { remoteAccount, remoteStatus } from "../helpers/api";
 import { testCtx } from "../helpers/app";
 import { owner, rows } from "../helpers/inbox";
@@ -47,6 +48,52 @@ describe("cron upkeep", () => {
     await upkeep(env);
     expect(await rows("SELECT type, status_id FROM notifications")).toEqual([
       { type: "poll", status_id: poll.id },
+    ]);
+  });
+});
+
+describe("cron upkeep of what earlier versions left", () => {
+  it("removes large-activity payloads left in R2 for more than two days, and keeps recent ones", async () => {
+    await env.MEDIA.put("inbox/recent.json", "{}");
+    await env.MEDIA.put("media/keep.png", "x");
+    expect(await sweepInboxPayloads(env, Date.now() + 3 * 24 * 3600_000)).toBe(1);
+    expect(await env.MEDIA.get("inbox/recent.json")).toBeNull();
+    expect(await env.MEDIA.get("media/keep.png")).not.toBeNull();
+    await env.MEDIA.put("inbox/new.json", "{}");
+    expect(await sweepInboxPayloads(env)).toBe(0);
+    expect(await env.MEDIA.get("inbox/new.json")).not.toBeNull();
+  });
+
+  it("brings tag names stored before normalization to their normalized form, in chunks, then stops", async () => {
+    const bob = await remoteAccount("bob", "remote.example");
+    const a = await remoteStatus(bob, { content: "<p>a</p>" });
+    const b = await remoteStatus(bob, { content: "<p>b</p>" });
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO status_tags (name, status_id) VALUES ('café', ?), ('ｃａｆｅ', ?), ('cafe', ?)",
+      ).bind(a.id, b.id, b.id),
+      env.DB.prepare("INSERT INTO status_tags (name, status_id) VALUES ('日本', ?), ('perch', ?)").bind(
+        a.id,
+        a.id,
+      ),
+      env.DB.prepare("INSERT INTO followed_tags (name, id) VALUES ('CAFÉ', '1')"),
+    ]);
+    const ctx = testCtx();
+    // Non-ASCII names in order: café, 日本 (already normal), ｃａｆｅ; two a run.
+    expect(await renormalizeStoredTags(ctx, 2)).toBe(1);
+    expect(await renormalizeStoredTags(ctx, 2)).toBe(1);
+    expect(await renormalizeStoredTags(ctx, 2)).toBe(0);
+    expect(await rows("SELECT name, status_id FROM status_tags ORDER BY name, status_id")).toEqual(
+      [
+        { name: "cafe", status_id: a.id },
+        { name: "cafe", status_id: b.id },
+        { name: "perch", status_id: a.id },
+        { name: "日本", status_id: a.id },
+      ].sort((x, y) => (x.name + x.status_id).localeCompare(y.name + y.status_id)),
+    );
+    expect(await rows("SELECT name FROM followed_tags")).toEqual([{ name: "cafe" }]);
+    expect(await rows("SELECT value FROM settings WHERE key = 'tags_renormalized'")).toEqual([
+      { value: JSON.stringify({ done: true }) },
     ]);
   });
 });

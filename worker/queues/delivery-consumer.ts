@@ -1,65 +1,135 @@
-import { eq, sql } from "drizzle-orm";
 import type { Ctx } from "../context";
-import { hosts } from "../db/schema";
 import type { Bindings } from "../env";
 import { signRequest, type SignatureScheme } from "../lib/http-signatures";
 import { checkRemoteUrl } from "../lib/url-safety";
 import { localKeys, rememberScheme, userAgent } from "../services/signing";
+import { gate, recordFailure, recordSuccess } from "./breaker";
 import { backoffSeconds, ctxFromEnv } from "./ctx";
 import { keepDeadLetter } from "./dead-letters";
-import type { DeliveryMessage } from "./messages";
+import { DeliveryMessage } from "./messages";
 
-/** Attempts before a delivery goes to the dead letters (about a day and a half with the back-off). */
+/**
+ * Attempts (sends that actually happened) before a delivery goes to the dead letters. With the
+ * back-off that is about an hour of a host failing while its breaker stays closed; during a longer
+ * outage the breaker holds deliveries back without spending attempts, up to MAX_AGE_MS.
+ */
 export const DELIVERY_MAX_ATTEMPTS = 8;
-/** Consecutive failures after which a host's breaker opens. */
-const BREAKER_THRESHOLD = 5;
+/** A delivery still undelivered this long after it was first queued is given up. */
+export const DELIVERY_MAX_AGE_MS = 3 * 24 * 3600_000;
 const TIMEOUT_MS = 15_000;
+/** Queues delays a message by at most 12 hours. */
+const MAX_DELAY_S = 12 * 3600;
 
 export type Outcome =
   | { kind: "delivered"; status: number }
   | { kind: "retry"; error: string; delaySeconds?: number }
+  | { kind: "held"; error: string; delaySeconds: number }
   | { kind: "permanent"; error: string };
 
+type Message = MessageBatch<unknown>["messages"][number];
+
 export async function consumeDelivery(
-  batch: MessageBatch<DeliveryMessage>,
+  batch: MessageBatch<unknown>,
   env: Bindings,
   execution: ExecutionContext,
 ) {
-  const ctx = await ctxFromEnv(env, execution);
+  let ctx: Ctx | null;
+  try {
+    ctx = await ctxFromEnv(env, execution);
+  } catch (e) {
+    console.error("delivery: no context for this batch", e);
+    ctx = null;
+  }
   if (!ctx) return batch.retryAll({ delaySeconds: 30 });
+  const c = ctx;
+  const held: MessageSendRequest<DeliveryMessage>[] = [];
+  const heldMessages: Message[] = [];
   await Promise.all(
     batch.messages.map(async (message) => {
-      const outcome = await deliverOne(ctx, message.body);
-      if (outcome.kind === "delivered") return message.ack();
-      if (outcome.kind === "retry" && message.attempts < DELIVERY_MAX_ATTEMPTS) {
-        return message.retry({ delaySeconds: outcome.delaySeconds ?? backoffSeconds(message.attempts) });
+      try {
+        const parsed = DeliveryMessage.safeParse(message.body);
+        if (!parsed.success) {
+          return await giveUp(c, message, String((message.body as { inbox?: unknown })?.inbox), {
+            payload: JSON.stringify(message.body) ?? "null",
+            error: `MalformedMessage: ${parsed.error.issues[0]?.message ?? "invalid"}`,
+            attempts: message.attempts,
+          });
+        }
+        const body = parsed.data;
+        // Sends this delivery has made, counting earlier copies the breaker re-queued.
+        const spent = (body.spent ?? 0) + message.attempts;
+        const tooOld = body.since !== undefined && Date.now() - Date.parse(body.since) > DELIVERY_MAX_AGE_MS;
+        const outcome = tooOld
+          ? ({ kind: "permanent", error: "not delivered within 3 days" } as const)
+          : await deliverOne(c, body);
+        if (outcome.kind === "delivered") return message.ack();
+        if (outcome.kind === "held") {
+          // Held back without being sent: queued again with what it has spent so far (not this one).
+          held.push({
+            body: {
+              ...body,
+              spent: spent - 1,
+              since: body.since ?? new Date(message.timestamp).toISOString(),
+            },
+            contentType: "json",
+            delaySeconds: Math.min(outcome.delaySeconds, MAX_DELAY_S),
+          });
+          heldMessages.push(message);
+          return;
+        }
+        if (outcome.kind === "retry" && spent < DELIVERY_MAX_ATTEMPTS) {
+          return message.retry({ delaySeconds: outcome.delaySeconds ?? backoffSeconds(spent) });
+        }
+        await giveUp(c, message, body.inbox, { payload: body.body, error: outcome.error, attempts: spent });
+      } catch (e) {
+        console.error("delivery: unexpected failure", e);
+        message.retry({ delaySeconds: backoffSeconds(message.attempts) });
       }
-      await keepDeadLetter(ctx, {
-        kind: "delivery",
-        target: message.body.inbox,
-        payload: message.body.body,
-        error: outcome.error,
-        attempts: message.attempts,
-      });
-      message.ack();
     }),
   );
+  if (held.length === 0) return;
+  try {
+    for (let i = 0; i < held.length; i += 100) await env.DELIVERY_QUEUE.sendBatch(held.slice(i, i + 100));
+    for (const m of heldMessages) m.ack();
+  } catch (e) {
+    // Could not queue the copies: keep the originals (this costs them an attempt, but nothing is lost).
+    console.error("delivery: could not hold messages back", e);
+    for (const m of heldMessages) m.retry({ delaySeconds: 60 });
+  }
+}
+
+/** Keeps a dead letter and acks, or leaves the message to the queue when even that cannot be written. */
+async function giveUp(
+  ctx: Ctx,
+  message: Message,
+  inbox: string,
+  entry: { payload: string; error: string; attempts: number },
+) {
+  try {
+    await keepDeadLetter(ctx, { kind: "delivery", target: inbox, ...entry });
+    message.ack();
+  } catch (e) {
+    console.error("delivery: could not keep a dead letter", e);
+    message.retry({ delaySeconds: 300 });
+  }
 }
 
 /**
  * One signed POST. 2xx delivers; 4xx other than 401/408/429 is permanent; the rest is retried. A 401
  * to a cavage signature is retried at once with RFC 9421, and a host that accepts that is remembered.
+ * While the host's breaker is open nothing is sent: the delivery is held.
  */
 export async function deliverOne(ctx: Ctx, message: DeliveryMessage): Promise<Outcome> {
   const safe = checkRemoteUrl(message.inbox, { allowLoopback: ctx.config.allowLoopback });
   if (!safe.ok) return { kind: "permanent", error: `inbox URL refused: ${safe.reason}` };
   const host = safe.url.host;
-  const state = (await ctx.db.select().from(hosts).where(eq(hosts.host, host)).limit(1))[0];
-  if (state?.openUntil && Date.parse(state.openUntil) > Date.now()) {
-    const wait = Math.ceil((Date.parse(state.openUntil) - Date.now()) / 1000);
-    return { kind: "retry", error: `breaker open for ${host}`, delaySeconds: Math.min(wait, 12 * 3600) };
+  const open = await gate(ctx, host);
+  if (!open.send) {
+    // A little spread, so the held deliveries of a host do not all return in the same second.
+    const delaySeconds = Math.ceil(open.waitMs / 1000) + Math.floor(Math.random() * 30);
+    return { kind: "held", error: `breaker open for ${host}`, delaySeconds };
   }
-  const scheme: SignatureScheme = state?.signatureScheme === "rfc9421" ? "rfc9421" : "cavage";
+  const scheme: SignatureScheme = open.scheme === "rfc9421" ? "rfc9421" : "cavage";
   let result = await post(ctx, message, scheme);
   if (result.status === 401 && scheme === "cavage") {
     const second = await post(ctx, message, "rfc9421");
@@ -67,7 +137,8 @@ export async function deliverOne(ctx: Ctx, message: DeliveryMessage): Promise<Ou
     result = second;
   }
   const outcome = classify(result);
-  await recordHealth(ctx, host, outcome.kind === "delivered" || outcome.kind === "permanent");
+  if (outcome.kind === "delivered" || outcome.kind === "permanent") await recordSuccess(ctx, host);
+  else await recordFailure(ctx, host);
   return outcome;
 }
 
@@ -109,24 +180,4 @@ function classify(result: { status?: number; error?: string }): Outcome {
     return { kind: "permanent", error: `HTTP ${status}` };
   }
   return { kind: "retry", error: `HTTP ${status}` };
-}
-
-/** A host that answered (even with a permanent error) is alive; the breaker counts only unreachable/5xx. */
-async function recordHealth(ctx: Ctx, host: string, healthy: boolean) {
-  if (healthy) {
-    await ctx.db.run(
-      sql`UPDATE hosts SET consecutive_failures = 0, open_until = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
-          WHERE host = ${host} AND consecutive_failures > 0`,
-    );
-    return;
-  }
-  // After BREAKER_THRESHOLD failures in a row the breaker opens for 2^(n - threshold) minutes, up to a day.
-  await ctx.db.run(sql`
-    INSERT INTO hosts (host, consecutive_failures) VALUES (${host}, 1)
-    ON CONFLICT (host) DO UPDATE SET
-      consecutive_failures = consecutive_failures + 1,
-      open_until = CASE WHEN consecutive_failures + 1 >= ${BREAKER_THRESHOLD}
-        THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || MIN(1440, 1 << MIN(20, consecutive_failures + 1 - ${BREAKER_THRESHOLD})) || ' minutes')
-        ELSE NULL END,
-      updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
 }

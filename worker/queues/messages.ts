@@ -1,7 +1,13 @@
-/** Queue message shapes. Each must stay under Queues' 128 KB per-message limit. */
+/**
+ * Queue messages are a contract between the Worker that sends them and the (possibly newer) Worker
+ * that consumes them: each shape has a zod schema the consumer checks, so a message that does not
+ * fit is kept as a dead letter instead of failing deep inside a handler. Each must stay under Queues'
+ * 128 KB per-message limit; an activity too large for that rides in R2 (`payload`).
+ */
+import { z } from "zod";
 
-/** An incoming activity that passed the inbox's fast checks. */
-export interface InboxMessage {
+/** An incoming activity that passed the inbox's fast checks, as the handlers get it. */
+export interface ReceivedActivity {
   /** The activity as received (already parsed and validated as JSON-LD-ish JSON). */
   activity: Record<string, unknown>;
   /** The actor URI whose key signed the request. */
@@ -11,11 +17,41 @@ export interface InboxMessage {
   receivedAt: string;
 }
 
+/**
+ * What the inbox queue carries: the activity itself, or (when it is too large for a queue message)
+ * the R2 key where the fast path stored its JSON. `id` and `type` are always there, so the consumer
+ * can order and name a message before it loads anything.
+ */
+export const InboxMessage = z.object({
+  activity: z.record(z.string(), z.unknown()).optional(),
+  payload: z
+    .string()
+    .regex(/^inbox\/[\w-]+\.json$/)
+    .optional(),
+  id: z.string().max(4096).optional(),
+  type: z.string().max(200).optional(),
+  signer: z.string().max(4096),
+  proofVerified: z.boolean(),
+  receivedAt: z.string().max(64),
+});
+export type InboxMessage = z.infer<typeof InboxMessage>;
+
+/** Messages up to this size ride in the queue; larger ones keep the activity in R2 (limit 128 KB). */
+export const INLINE_MESSAGE_BYTES = 96 * 1024;
+
 /** One signed POST of one activity to one inbox. */
-export interface DeliveryMessage {
-  inbox: string;
+export const DeliveryMessage = z.object({
+  inbox: z.string().max(4096),
   /** The activity's JSON, serialized once at enqueue time. */
-  body: string;
+  body: z.string(),
   /** Which local key signs it. */
-  signer: "owner" | "instance";
-}
+  signer: z.enum(["owner", "instance"]),
+  /**
+   * Attempts spent before this message was sent again by the breaker (which holds a message back
+   * without counting it as an attempt): the queue's own `attempts` counts only this copy.
+   */
+  spent: z.number().int().nonnegative().optional(),
+  /** When the delivery was first queued (ISO 8601): a delivery is given up after a few days. */
+  since: z.string().max(64).optional(),
+});
+export type DeliveryMessage = z.infer<typeof DeliveryMessage>;

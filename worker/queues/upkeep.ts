@@ -3,11 +3,13 @@ import { createCtx } from "../context";
 import type { Bindings } from "../env";
 import { notifyEndedPolls } from "../services/notifications";
 import { indexStatuses } from "../services/search";
+import { renormalizeStoredTags } from "../services/tags";
 
 /**
  * Cron upkeep, every 15 minutes: forget inbox ids older than a week (redeliveries come within hours),
- * bring the search index up to date, and notify about polls that ended. Each job runs even when an
- * earlier one failed.
+ * remove large-activity payloads left in R2, expired OAuth codes and quiet login-throttle rows, bring
+ * the search index up to date, notify about polls that ended, and bring tag names stored before
+ * normalization up to date. Each job runs even when an earlier one failed.
  */
 export async function upkeep(env: Bindings): Promise<void> {
   const jobs: [string, () => Promise<unknown>][] = [
@@ -18,12 +20,29 @@ export async function upkeep(env: Bindings): Promise<void> {
           "DELETE FROM inbox_seen WHERE received_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-7 days')",
         ).run(),
     ],
+    ["inbox payloads cleanup", () => sweepInboxPayloads(env)],
+    [
+      "OAuth codes and login throttle cleanup",
+      () =>
+        env.DB.batch([
+          // A used code stays a day, so that a replay is still recognised and revokes its token.
+          env.DB.prepare(
+            "DELETE FROM oauth_codes WHERE (used_at IS NULL AND expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) OR used_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 day')",
+          ),
+          // A throttle row quiet for a day holds nothing: no lock outlasts an hour, and misses are
+          // forgotten after a day.
+          env.DB.prepare(
+            "DELETE FROM login_throttle WHERE updated_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 day')",
+          ),
+        ]),
+    ],
   ];
   const config = await cronConfig(env);
   if (config) {
     const ctx = createCtx(env, config);
     jobs.push(["search index", () => indexStatuses(ctx, 2000)]);
     jobs.push(["ended polls", () => notifyEndedPolls(ctx)]);
+    jobs.push(["tag names", () => renormalizeStoredTags(ctx)]);
   }
   for (const [name, job] of jobs) {
     try {
@@ -49,4 +68,16 @@ async function cronConfig(env: Bindings): Promise<Config | null> {
     if (!row) return null;
     return readConfig({ ...env, WEB_DOMAIN: row.web, ACCOUNT_DOMAIN: row.account, USERNAME: row.username });
   }
+}
+
+/**
+ * Activities too large for a queue message wait in R2 under inbox/ until the consumer is done with
+ * them, and the consumer deletes them. One left behind (a message lost by the platform, or a crash
+ * between the ack and the delete) is removed here after two days, longer than any message lives.
+ */
+export async function sweepInboxPayloads(env: Bindings, now = Date.now()): Promise<number> {
+  const listed = await env.MEDIA.list({ prefix: "inbox/", limit: 1000 });
+  const old = listed.objects.filter((o) => now - o.uploaded.getTime() > 2 * 24 * 3600_000).map((o) => o.key);
+  if (old.length > 0) await env.MEDIA.delete(old);
+  return old.length;
 }

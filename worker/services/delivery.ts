@@ -46,8 +46,9 @@ export async function deliver(
   }
   if (inboxes.size === 0) return 0;
   const body = JSON.stringify(await signActivity(ctx, activity));
+  const since = new Date().toISOString();
   const messages: MessageSendRequest<DeliveryMessage>[] = [...inboxes].map((inbox) => ({
-    body: { inbox, body, signer: "owner" },
+    body: { inbox, body, signer: "owner", since },
     contentType: "json",
   }));
   for (let i = 0; i < messages.length; i += BATCH) {

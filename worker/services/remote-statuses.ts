@@ -15,7 +15,10 @@ import { PUBLIC } from "../federation/jsonld";
 import { Note } from "../federation/schemas";
 import { localStatusId } from "../federation/uris";
 import { sanitizeHtml } from "../lib/html/sanitize";
+import { truncate } from "../lib/text/clean";
+import { displayTag, normalizeTag } from "../lib/text/hashtags";
 import { newId } from "../lib/ids";
+import { statusIdAt } from "../db/status-ids";
 import { resolveAccount } from "./accounts";
 import { fetchDocument } from "./signing";
 
@@ -60,7 +63,8 @@ export async function remoteNoteInsert(ctx: Ctx, note: Note, author: Account) {
   const values = withParent(ctx, await noteToStatus(note, author));
   return {
     queries: [
-      ctx.db.insert(statuses).values(values).onConflictDoNothing(),
+      // Only a second copy of the same post (its URI) is skipped; any other conflict is an error.
+      ctx.db.insert(statuses).values(values).onConflictDoNothing({ target: statuses.uri }),
       ...tagInserts(ctx, values.uri, values.tags ?? []),
     ] as const,
   };
@@ -81,7 +85,7 @@ function withParent(ctx: Ctx, values: NewStatus): NewStatus {
 
 /** Rows of status_tags for a stored status, found by URI so a duplicate insert adds nothing new. */
 export function tagInserts(ctx: Ctx, uri: string, tags: Tag[]) {
-  const names = [...new Set(tags.map((t) => t.name.toLowerCase()).filter(Boolean))].slice(0, 30);
+  const names = [...new Set(tags.map((t) => normalizeTag(t.name)).filter(Boolean))].slice(0, 30);
   return names.map((name) =>
     ctx.db
       .insert(statusTags)
@@ -98,7 +102,11 @@ export function tagInserts(ctx: Ctx, uri: string, tags: Tag[]) {
 /** Stores a remote note (idempotent on its URI) and returns the stored row. */
 export async function storeRemoteNote(ctx: Ctx, note: Note, author: Account): Promise<Status> {
   const values = withParent(ctx, await noteToStatus(note, author));
-  const inserted = await ctx.db.insert(statuses).values(values).onConflictDoNothing().returning();
+  const inserted = await ctx.db
+    .insert(statuses)
+    .values(values)
+    .onConflictDoNothing({ target: statuses.uri })
+    .returning();
   if (inserted[0]) {
     const tags = tagInserts(ctx, inserted[0].uri, inserted[0].tags);
     const [first, ...rest] = tags;
@@ -172,7 +180,9 @@ async function noteToStatus(note: Note, author: Account): Promise<NewStatus> {
   const cc = note.cc ?? [];
   const contentSource =
     note.content ?? (note.contentMap ? Object.values(note.contentMap)[0] : undefined) ?? "";
-  const language = note.contentMap ? (Object.keys(note.contentMap)[0] ?? null) : null;
+  // A contentMap key is the language, shown to clients: a BCP 47 tag or nothing.
+  const mapKey = note.contentMap ? Object.keys(note.contentMap)[0] : undefined;
+  const language = mapKey && /^[a-zA-Z]{2,8}(?:-[a-zA-Z0-9]{1,8}){0,7}$/.test(mapKey) ? mapKey : null;
   let content = await sanitizeHtml(contentSource);
   // Articles and Pages carry a title Mastodon shows before the body.
   if ((note.type === "Article" || note.type === "Page") && note.name) {
@@ -180,28 +190,23 @@ async function noteToStatus(note: Note, author: Account): Promise<NewStatus> {
   }
   const mentions: Mention[] = [];
   const tags: Tag[] = [];
-  for (const t of note.tag ?? []) {
-    if (!t || typeof t !== "object") continue;
-    const tag = t as { type?: unknown; href?: string; name?: string };
+  for (const tag of note.tag) {
     if (tag.type === "Mention" && tag.href) mentions.push({ uri: tag.href, name: tag.name ?? tag.href });
-    if (tag.type === "Hashtag" && tag.name) {
-      tags.push({ name: tag.name.replace(/^#/, "").slice(0, 100), ...(tag.href ? { href: tag.href } : {}) });
-    }
+    // Shown as the author wrote it; stored and matched by its normalized name (tagInserts).
+    const name = tag.type === "Hashtag" && tag.name ? truncate(displayTag(tag.name), 100) : "";
+    if (name && normalizeTag(name)) tags.push({ name, ...(tag.href ? { href: tag.href } : {}) });
   }
-  const attachments: Attachment[] = [];
-  for (const a of note.attachment ?? []) {
-    if (!a || typeof a !== "object" || typeof (a as { url?: unknown }).url !== "string") continue;
-    const att = a as Attachment & { name?: string | null };
-    attachments.push({
-      type: att.type,
-      url: att.url,
-      ...(att.mediaType ? { mediaType: att.mediaType } : {}),
-      ...(att.name ? { name: att.name } : {}),
-      ...(att.blurhash ? { blurhash: att.blurhash } : {}),
-      ...(att.width ? { width: att.width } : {}),
-      ...(att.height ? { height: att.height } : {}),
-    });
-  }
+  // The schema kept only attachments whose URLs are http(s).
+  const attachments: Attachment[] = note.attachment.map((a) => ({
+    type: a.type,
+    url: a.url,
+    ...(a.icon[0] ? { previewUrl: a.icon[0] } : {}),
+    ...(a.mediaType ? { mediaType: a.mediaType } : {}),
+    ...(a.name ? { name: a.name } : {}),
+    ...(a.blurhash ? { blurhash: a.blurhash } : {}),
+    ...(a.width ? { width: a.width } : {}),
+    ...(a.height ? { height: a.height } : {}),
+  }));
   let poll: Poll | null = null;
   if (note.type === "Question") {
     const mode = note.anyOf ? "anyOf" : "oneOf";
@@ -215,7 +220,8 @@ async function noteToStatus(note: Note, author: Account): Promise<NewStatus> {
   }
   const published = note.published ?? new Date().toISOString();
   return {
-    id: newId(Math.min(Date.parse(published) || Date.now(), Date.now())),
+    // Allocated inside the INSERT, unique even when many posts share one `published` (db/status-ids.ts).
+    id: statusIdAt(Math.min(Date.parse(published) || Date.now(), Date.now())) as unknown as string,
     uri: note.id,
     url: note.url ?? null,
     accountId: author.id,
@@ -223,7 +229,7 @@ async function noteToStatus(note: Note, author: Account): Promise<NewStatus> {
     type: note.type,
     visibility: visibilityOf(to, cc, author.followersUrl),
     content,
-    spoilerText: note.summary ? note.summary.replace(/<[^>]*>/g, "").slice(0, 1000) : "",
+    spoilerText: note.summary ? truncate(note.summary.replace(/<[^>]*>/g, ""), 1000) : "",
     sensitive: note.sensitive ?? false,
     language,
     inReplyToUri: note.inReplyTo ?? null,

@@ -63,6 +63,29 @@ describe("Move", () => {
     expect(await rows("SELECT count(*) AS n FROM follows")).toEqual([{ n: 1 }]);
   });
 
+  it("onto the owner (the owner's old account moving here) drops the old follow and follows nobody", async () => {
+    await ownerFollows(bob.document);
+    const me = await owner();
+    await env.DB.prepare("UPDATE accounts SET also_known_as = ? WHERE id = ?")
+      .bind(JSON.stringify([bob.id]), me.id)
+      .run();
+    const send = vi.spyOn(env.DELIVERY_QUEUE, "sendBatch");
+    await process({ ...move(), target: me.uri });
+    expect(await rows("SELECT count(*) AS n FROM follows")).toEqual([{ n: 0 }]);
+    const types = send.mock.calls.flatMap((c) =>
+      (c[0] as { body: { body: string } }[]).map((m) => JSON.parse(m.body.body).type),
+    );
+    expect(types).toEqual(["Undo"]);
+    expect(await rows("SELECT moved_to FROM accounts WHERE uri = ?", bob.id)).toEqual([{ moved_to: me.uri }]);
+  });
+
+  it("onto the owner is refused at once when the owner does not list the old account", async () => {
+    await ownerFollows(bob.document);
+    const me = await owner();
+    await expect(process({ ...move(), target: me.uri })).rejects.toThrow(PermanentError);
+    expect(await rows("SELECT count(*) AS n FROM follows")).toEqual([{ n: 1 }]);
+  });
+
   it("of an account the owner does not follow only records where it went", async () => {
     await process(move());
     expect(await rows("SELECT count(*) AS n FROM follows")).toEqual([{ n: 0 }]);

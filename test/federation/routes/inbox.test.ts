@@ -52,7 +52,7 @@ describe("the inbox fast path", () => {
 
   it("answers 202 to a redelivered activity without queueing it again", async () => {
     const send = vi.spyOn(env.INBOX_QUEUE, "send");
-    const activity = follow(bob);
+    const activity = { id: `${bob.id}#likes/1`, type: "Like", actor: bob.id, object: `${ACTOR}/statuses/1` };
     expect((await request(await bob.post(INBOX, activity))).status).toBe(202);
     expect((await request(await bob.post(INBOX, activity))).status).toBe(202);
     expect(send).toHaveBeenCalledTimes(1);
@@ -209,5 +209,122 @@ describe("inbox addresses", () => {
   it("404 for the inbox of a user that does not exist", async () => {
     const res = await request(await bob.post(`${BASE}/users/nobody/inbox`, follow(bob)));
     expect(res.status).toBe(404);
+  });
+});
+
+describe("large and deeply nested activities", () => {
+  const note = (content: string) => ({
+    id: `${bob.id}/statuses/big/activity`,
+    type: "Create",
+    actor: bob.id,
+    object: {
+      id: `${bob.id}/statuses/big`,
+      type: "Note",
+      attributedTo: bob.id,
+      content,
+      to: ["https://www.w3.org/ns/activitystreams#Public"],
+    },
+  });
+
+  it("accepts a 500 KB activity, keeps its body in R2 and queues a reference that fits a queue message", async () => {
+    const send = vi.spyOn(env.INBOX_QUEUE, "send");
+    const activity = note(`<p>${"x".repeat(500_000)}</p>`);
+    const res = await request(await bob.post(INBOX, activity));
+    expect(res.status).toBe(202);
+    const queued = send.mock.calls[0]?.[0] as { payload?: string; activity?: unknown; id?: string };
+    expect(queued.activity).toBeUndefined();
+    expect(queued).toMatchObject({ id: activity.id, type: "Create", signer: bob.id });
+    expect(new TextEncoder().encode(JSON.stringify(queued)).byteLength).toBeLessThan(128 * 1024);
+    const stored = await env.MEDIA.get(queued.payload as string);
+    expect(((await stored?.json()) as { id: string }).id).toBe(activity.id);
+  });
+
+  it("queues an ordinary activity inline, without touching R2", async () => {
+    const send = vi.spyOn(env.INBOX_QUEUE, "send");
+    const activity = note("<p>small</p>");
+    expect((await request(await bob.post(INBOX, activity))).status).toBe(202);
+    expect(send.mock.calls[0]?.[0]).toMatchObject({ activity: { id: activity.id } });
+    expect((await env.MEDIA.list({ prefix: "inbox/" })).objects).toHaveLength(0);
+  });
+
+  it("refuses a body that nests deeper than 32 levels with 400, before queueing anything", async () => {
+    const send = vi.spyOn(env.INBOX_QUEUE, "send");
+    let deep: unknown = "bottom";
+    for (let i = 0; i < 5000; i++) deep = [deep];
+    const activity = { ...follow(bob), type: "Like", object: `${ACTOR}/statuses/1`, extra: deep };
+    const res = await request(await bob.post(INBOX, activity));
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatch(/nests deeper/);
+    expect(send).not.toHaveBeenCalled();
+  });
+});
+
+describe("deduplication", () => {
+  const create = (n: number) => ({
+    id: `${bob.id}/statuses/${n}/activity`,
+    type: "Create",
+    actor: bob.id,
+    object: `${bob.id}/statuses/${n}`,
+  });
+
+  it("does not let a third party's unproven forward claim an id: the genuine activity arriving later is queued", async () => {
+    const send = vi.spyOn(env.INBOX_QUEUE, "send");
+    const activity = create(41);
+    expect((await request(await carol.post(INBOX, activity))).status).toBe(202);
+    expect((await request(await bob.post(INBOX, activity))).status).toBe(202);
+    expect(send).toHaveBeenCalledTimes(2);
+    expect(send.mock.calls[1]?.[0]).toMatchObject({ signer: bob.id });
+  });
+
+  it("drops an unproven forward of an activity already received from its actor", async () => {
+    const send = vi.spyOn(env.INBOX_QUEUE, "send");
+    const activity = create(42);
+    expect((await request(await bob.post(INBOX, activity))).status).toBe(202);
+    expect((await request(await carol.post(INBOX, activity))).status).toBe(202);
+    expect(send).toHaveBeenCalledTimes(1);
+  });
+
+  it.each(["Accept", "Reject", "Follow", "Undo", "Block", "Move"])(
+    "queues a %s again when a peer sends it again with the same id",
+    async (type) => {
+      const send = vi.spyOn(env.INBOX_QUEUE, "send");
+      const activity = { id: `${bob.id}#${type.toLowerCase()}s/same`, type, actor: bob.id, object: ACTOR };
+      expect((await request(await bob.post(INBOX, activity))).status).toBe(202);
+      expect((await request(await bob.post(INBOX, activity))).status).toBe(202);
+      expect(send).toHaveBeenCalledTimes(2);
+    },
+  );
+});
+
+describe("the owner's own activities forwarded back", () => {
+  it("answers 202 to the owner's Like forwarded by a peer, and queues nothing", async () => {
+    const send = vi.spyOn(env.INBOX_QUEUE, "send");
+    const like = {
+      id: `${ACTOR}#likes/1`,
+      type: "Like",
+      actor: ACTOR,
+      object: `${bob.id}/statuses/1`,
+      proof: { type: "DataIntegrityProof", cryptosuite: "eddsa-jcs-2022", proofValue: "z1" },
+    };
+    const res = await request(await bob.post(INBOX, like));
+    expect(res.status).toBe(202);
+    expect(send).not.toHaveBeenCalled();
+  });
+
+  it("answers 202 to the owner's reply forwarded by a peer, and queues nothing", async () => {
+    const send = vi.spyOn(env.INBOX_QUEUE, "send");
+    const reply = {
+      id: `${ACTOR}/statuses/1/activity`,
+      type: "Create",
+      actor: ACTOR,
+      object: {
+        id: `${ACTOR}/statuses/1`,
+        type: "Note",
+        attributedTo: ACTOR,
+        inReplyTo: `${bob.id}/statuses/1`,
+      },
+    };
+    expect((await request(await bob.post(`${BASE}/inbox`, reply))).status).toBe(202);
+    expect(send).not.toHaveBeenCalled();
   });
 });

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { statuses } from "../../db/schema";
 import { isFollowing } from "../../services/following";
-import { newId } from "../../lib/ids";
+import { statusIdAt } from "../../db/status-ids";
 import { notify } from "../../services/notifications";
 import { resolveStatus, visibilityOf } from "../../services/remote-statuses";
 import { objectId } from "../schemas";
@@ -29,7 +29,7 @@ export async function handleAnnounce({ ctx, activity, actor, local }: InboxConte
   const inserted = await ctx.db
     .insert(statuses)
     .values({
-      id: newId(),
+      id: statusIdAt(Date.now()) as unknown as string,
       uri: activity.id,
       accountId: actor.id,
       local: false,
@@ -38,7 +38,7 @@ export async function handleAnnounce({ ctx, activity, actor, local }: InboxConte
       audience: { to, cc },
       publishedAt: new Date().toISOString(),
     })
-    .onConflictDoNothing()
+    .onConflictDoNothing({ target: statuses.uri })
     .returning({ id: statuses.id });
   if (inserted.length > 0 && boosted.accountId === local.owner.id) {
     await notify(ctx, {

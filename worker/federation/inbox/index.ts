@@ -6,7 +6,7 @@ import { blocks } from "../../db/schema";
 import { blockedDomains, domainIsBlocked } from "../../services/relationships";
 import type { Instance } from "../../services/instance";
 import { findAccountByUri, resolveAccount } from "../../services/accounts";
-import type { InboxMessage } from "../../queues/messages";
+import type { ReceivedActivity } from "../../queues/messages";
 import { Activity } from "../schemas";
 import { handleAccept, handleReject } from "./accept";
 import { handleAdd, handleRemove } from "./featured";
@@ -62,7 +62,7 @@ const handlers: Record<string, Handler> = {
 
 export async function processActivity(
   ctx: Ctx,
-  message: InboxMessage,
+  message: ReceivedActivity,
   defer?: (write: BatchItem<"sqlite">) => void,
 ): Promise<void> {
   const parsed = Activity.safeParse(message.activity);

@@ -8,7 +8,8 @@ import { PermanentError, type InboxContext } from "./index";
 
 /**
  * Move of an account the owner follows: the owner follows the new account, but only if the new account
- * lists the old one in `alsoKnownAs` (fetched fresh from its origin), then unfollows the old one.
+ * lists the old one in `alsoKnownAs` (fetched fresh from its origin), then unfollows the old one. When
+ * the new account is the owner (moving from an old account onto Perch), the old follow is just dropped.
  * https://docs.joinmastodon.org/spec/activitypub/#Move
  */
 export async function handleMove({ ctx, activity, actor, local }: InboxContext): Promise<void> {
@@ -21,6 +22,11 @@ export async function handleMove({ ctx, activity, actor, local }: InboxContext):
   await ctx.db.update(accounts).set({ movedTo: target.uri }).where(eq(accounts.id, actor.id));
   const following = await findFollow(ctx, local.owner.id, actor.id);
   if (!following) return;
+  if (target.local) {
+    // The owner's old account moved here: there is nobody new to follow, only the old follow to drop.
+    await unfollow(ctx, actor);
+    return;
+  }
   await notify(ctx, {
     type: "move",
     fromAccountId: actor.id,

@@ -7,11 +7,13 @@ import { badRequest, HttpError, notFound, unauthorized } from "../../lib/errors"
 import { verifyRequest, type VerifyFailure } from "../../lib/http-signatures";
 import { verifyProof } from "../../lib/proofs";
 import { decodeEd25519PublicKey } from "../../lib/multikey";
-import type { InboxMessage } from "../../queues/messages";
+import { MAX_ACTIVITY_DEPTH, nestsDeeperThan } from "../../lib/json-depth";
+import { INLINE_MESSAGE_BYTES, type InboxMessage } from "../../queues/messages";
 import { remoteKeys } from "../../db/schema";
 import { resolveAccount } from "../../services/accounts";
 import { createKeyLookup } from "../key-lookup";
 import { Activity, hostOf, objectId } from "../schemas";
+import { uris } from "../uris";
 
 /**
  * The personal and shared inbox. The fast path only: size, digest and signature, origin checks,
@@ -34,6 +36,23 @@ export const REFETCHABLE_TYPES = new Set(["Create", "Update"]);
 /** Types whose object must live on the actor's own host. */
 const OWNED_OBJECT_TYPES = new Set(["Create", "Update", "Delete"]);
 
+/**
+ * Activities that set a state rather than add something, which peers legitimately send again with
+ * the same id (an Accept per follower, a Follow after an Undo, a Block after an unblock, a Move
+ * repeated): they are processed every time, never dropped as duplicates. Handling them twice is
+ * harmless by design.
+ */
+export const REPEATABLE_TYPES = new Set([
+  "Follow",
+  "Accept",
+  "Reject",
+  "Undo",
+  "Block",
+  "Move",
+  "Add",
+  "Remove",
+]);
+
 export async function receive(ctx: Ctx, request: Request): Promise<Response> {
   const body = await readBodyCapped(request, MAX_INBOX_BODY);
   if (!request.headers.has("signature") && !request.headers.has("authorization")) {
@@ -51,6 +70,9 @@ export async function receive(ctx: Ctx, request: Request): Promise<Response> {
   } catch {
     throw badRequest("Body is not valid JSON", "bad_json");
   }
+  if (nestsDeeperThan(json, MAX_ACTIVITY_DEPTH)) {
+    throw badRequest(`Body nests deeper than ${MAX_ACTIVITY_DEPTH} levels`, "too_deep");
+  }
   const parsed = Activity.safeParse(json);
   if (!parsed.success) {
     throw badRequest(
@@ -61,6 +83,10 @@ export async function receive(ctx: Ctx, request: Request): Promise<Response> {
   const activity = parsed.data;
   const raw = json as Record<string, unknown>;
 
+  // The owner's own activities come back when a peer forwards them (a reply, like or boost of one of
+  // its posts, sent on to its followers): there is nothing to learn from them.
+  if (isLocalActor(ctx, activity.actor)) return new Response(null, { status: 202 });
+
   // Origin checks. A forwarded activity (signed by someone other than its actor) is accepted only with
   // a valid FEP-8b32 proof by its actor, or for a Create or Update whose object the consumer re-fetches
   // from its origin; anything else from a third party is refused.
@@ -69,10 +95,9 @@ export async function receive(ctx: Ctx, request: Request): Promise<Response> {
     proofVerified = await checkProof(ctx, raw, activity.actor);
     if (!proofVerified) throw unauthorized("Object integrity proof does not verify", "bad_proof");
   }
-  if (signer !== activity.actor && !proofVerified) {
-    if (!REFETCHABLE_TYPES.has(activity.type)) {
-      throw unauthorized("Signer is not the activity's actor", "actor_mismatch");
-    }
+  const authentic = signer === activity.actor || proofVerified;
+  if (!authentic && !REFETCHABLE_TYPES.has(activity.type)) {
+    throw unauthorized("Signer is not the activity's actor", "actor_mismatch");
   }
   if (hostOf(activity.id) !== hostOf(activity.actor)) {
     throw badRequest("Activity id is not on the actor's host", "id_origin");
@@ -84,27 +109,76 @@ export async function receive(ctx: Ctx, request: Request): Promise<Response> {
       throw badRequest("Object is not on the actor's host", "object_origin");
   }
 
-  const fresh = await ctx.db.run(
-    sql`INSERT INTO inbox_seen (activity_id) VALUES (${activity.id}) ON CONFLICT DO NOTHING`,
-  );
-  if (fresh.meta.changes === 0) return new Response(null, { status: 202 });
+  // Deduplication by id. Only an authenticated activity may claim its id: a third party forwarding
+  // an unproven copy must not make the genuine one look like a duplicate later (it is only checked
+  // against what was already seen). Repeatable types are never deduplicated.
+  const dedupe = !REPEATABLE_TYPES.has(activity.type);
+  if (dedupe && authentic) {
+    const fresh = await ctx.db.run(
+      sql`INSERT INTO inbox_seen (activity_id) VALUES (${activity.id}) ON CONFLICT DO NOTHING`,
+    );
+    if (fresh.meta.changes === 0) return new Response(null, { status: 202 });
+  } else if (dedupe) {
+    const seen = await ctx.db.run(sql`SELECT 1 FROM inbox_seen WHERE activity_id = ${activity.id}`);
+    if (seen.results.length > 0) return new Response(null, { status: 202 });
+  }
 
-  const message: InboxMessage = {
-    activity: raw,
-    signer,
-    proofVerified,
-    receivedAt: new Date().toISOString(),
-  };
   try {
-    await ctx.env.INBOX_QUEUE.send(message, { contentType: "json" });
+    await enqueue(ctx, raw, activity, { signer, proofVerified, body });
   } catch {
     // Forget the id so the sender's retry is not taken for a duplicate.
-    await ctx.db.run(sql`DELETE FROM inbox_seen WHERE activity_id = ${activity.id}`);
+    if (dedupe && authentic) {
+      await ctx.db.run(sql`DELETE FROM inbox_seen WHERE activity_id = ${activity.id}`);
+    }
     throw new HttpError(503, "Inbox queue unavailable, retry later", "queue_unavailable", {
       "retry-after": "60",
     });
   }
   return new Response(null, { status: 202 });
+}
+
+/**
+ * Queues the activity. One that would not fit in a queue message (they are capped at 128 KB; the
+ * inbox accepts 1 MB) is kept in R2 and the message carries its key; the consumer deletes it once
+ * the activity is handled.
+ */
+async function enqueue(
+  ctx: Ctx,
+  raw: Record<string, unknown>,
+  activity: Activity,
+  { signer, proofVerified, body }: { signer: string; proofVerified: boolean; body: ArrayBuffer },
+) {
+  const envelope = {
+    id: activity.id,
+    type: activity.type,
+    signer,
+    proofVerified,
+    receivedAt: new Date().toISOString(),
+  };
+  const inline: InboxMessage = { ...envelope, activity: raw };
+  if (body.byteLength + 2048 <= INLINE_MESSAGE_BYTES && messageBytes(inline) <= INLINE_MESSAGE_BYTES) {
+    await ctx.env.INBOX_QUEUE.send(inline, { contentType: "json" });
+    return;
+  }
+  const payload = `inbox/${crypto.randomUUID()}.json`;
+  await ctx.env.MEDIA.put(payload, JSON.stringify(raw), {
+    httpMetadata: { contentType: "application/activity+json" },
+  });
+  try {
+    await ctx.env.INBOX_QUEUE.send({ ...envelope, payload } satisfies InboxMessage, { contentType: "json" });
+  } catch (e) {
+    await ctx.env.MEDIA.delete(payload).catch(() => undefined);
+    throw e;
+  }
+}
+
+function messageBytes(message: InboxMessage): number {
+  return new TextEncoder().encode(JSON.stringify(message)).byteLength;
+}
+
+function isLocalActor(ctx: Ctx, actor: string): boolean {
+  const u = uris(ctx.config);
+  return actor === u.actor || actor === u.instanceActor;
 }
 
 function signatureError(reason: VerifyFailure): HttpError {
