@@ -5,6 +5,7 @@ CREATE TABLE `login_throttle` (
 	`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE `favourites` ADD `emoji_url` text;--> statement-breakpoint
 ALTER TABLE `hosts` ADD `failing_since` text;--> statement-breakpoint
 ALTER TABLE `oauth_codes` ADD `used_at` text;--> statement-breakpoint
 ALTER TABLE `oauth_codes` ADD `token_hash` text;--> statement-breakpoint

@@ -31,6 +31,7 @@ import type { TokenInfo } from "./oauth/middleware";
 import { token } from "./oauth/token";
 import { mapServiceError, ownerApi } from "./owner/routes";
 import { IdentityLockedError } from "./services/instance";
+import { browserPages } from "./web/browser";
 import { pages } from "./web/routes";
 
 export interface AppEnv {
@@ -46,6 +47,8 @@ export function createApp() {
     c.set("ctx", createCtx(c.env, config, c.executionCtx));
     await next();
   });
+  // HTML 404s for browsers and anti-framing headers on every page.
+  app.use(browserPages);
 
   // Browser clients (Elk, Phanpy, Mastodon's own web app elsewhere) call the API cross-origin, as
   // Mastodon allows for these paths.

@@ -14,6 +14,8 @@ import {
   statusTags,
 } from "../../worker/db/schema";
 import type { Visibility } from "../../worker/db/schema";
+import { presentAccounts } from "../../worker/api/entities/account";
+import { d1Usage } from "../../worker/db/metered";
 import { uris } from "../../worker/federation/uris";
 import { newId } from "../../worker/lib/ids";
 import { api, remoteAccount, remoteStatus } from "../helpers/api";
@@ -492,5 +494,53 @@ describe("boosts on an account's page", () => {
     // Anyone else still sees the boost.
     const anon = await api("GET", `/api/v1/accounts/${bob.id}/statuses`);
     expect(anon.body.map((s: { id: string }) => s.id)).toEqual([boostId, own.id]);
+  });
+});
+
+describe("accounts that moved", () => {
+  it("show the stored account they moved to as `moved`, a valid Account, in accounts and statuses", async () => {
+    const target = await remoteAccount("bob", "new.example");
+    const old = await remoteAccount("bob", "old.example", { movedTo: target.uri });
+    const res = await api("GET", `/api/v1/accounts/${old.id}`);
+    expect(res.status).toBe(200);
+    expectEntity("Account", res.body);
+    expect(res.body.moved).toMatchObject({ id: target.id, acct: "bob@new.example", uri: target.uri });
+    expectEntity("Account", res.body.moved);
+    // The target is not given a `moved` of its own, and an account that did not move has none.
+    expect(res.body.moved).not.toHaveProperty("moved");
+    expect((await api("GET", `/api/v1/accounts/${target.id}`)).body).not.toHaveProperty("moved");
+
+    const post = await remoteStatus(old, { content: "<p>before the move</p>" });
+    const shown = await api("GET", `/api/v1/statuses/${post.id}`);
+    expectEntity("Status", shown.body);
+    expect(shown.body.account.moved).toMatchObject({ id: target.id, acct: "bob@new.example" });
+  });
+
+  it("leave `moved` out when the account they moved to is not stored", async () => {
+    const gone = await remoteAccount("carl", "old.example", {
+      movedTo: "https://unknown.example/users/carl",
+    });
+    const res = await api("GET", `/api/v1/accounts/${gone.id}`);
+    expect(res.status).toBe(200);
+    expectEntity("Account", res.body);
+    expect(res.body).not.toHaveProperty("moved");
+  });
+
+  it("load their targets in the same number of queries for three moved accounts as for thirty", async () => {
+    const queriesFor = async (n: number, prefix: string) => {
+      const list: Account[] = [];
+      for (let i = 0; i < n; i++) {
+        const target = await remoteAccount(`${prefix}${i}`, "new.example");
+        list.push(await remoteAccount(`${prefix}${i}`, "old.example", { movedTo: target.uri }));
+      }
+      const before = d1Usage.queries;
+      const presented = await presentAccounts(testCtx(), list);
+      const used = d1Usage.queries - before;
+      for (const a of list) expect(presented.get(a.id)?.moved?.acct).toBe(`${a.username}@new.example`);
+      return used;
+    };
+    const few = await queriesFor(3, "few");
+    const many = await queriesFor(30, "many");
+    expect(many).toBe(few);
   });
 });

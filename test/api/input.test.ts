@@ -142,6 +142,39 @@ describe("readParsed", () => {
   });
 });
 
+describe("integer parameters", () => {
+  it("truncates a fraction toward zero, from JSON and from forms, and still refuses non-numbers", async () => {
+    const json = await post(
+      "/status",
+      JSON.stringify({ status: "hi", poll: { options: ["a"], expires_in: 600.9 } }),
+      "application/json",
+    );
+    expect(json.status).toBe(200);
+    expect(((await json.json()) as { poll: unknown }).poll).toEqual({ options: ["a"], expires_in: 600 });
+    const form = await post(
+      "/status",
+      "status=hi&poll[options][]=a&poll[expires_in]=999.999",
+      "application/x-www-form-urlencoded",
+    );
+    expect(((await form.json()) as { poll: unknown }).poll).toEqual({ options: ["a"], expires_in: 999 });
+    // Truncated first, then held to the bounds: 1000.5 is 1000, 1001.2 is too long.
+    const edge = await post(
+      "/status",
+      "status=hi&poll[options][]=a&poll[expires_in]=1000.5",
+      "application/x-www-form-urlencoded",
+    );
+    expect(edge.status).toBe(200);
+    for (const bad of ["1001.2", "299.9", "soon", "Infinity"]) {
+      const res = await post(
+        "/status",
+        `status=hi&poll[options][]=a&poll[expires_in]=${bad}`,
+        "application/x-www-form-urlencoded",
+      );
+      expect(res.status, bad).toBe(422);
+    }
+  });
+});
+
 describe("pagination", () => {
   it("reads ids and caps the limit at 40", async () => {
     const res = await app.request("/page?max_id=100&since_id=5&limit=400");
@@ -151,7 +184,11 @@ describe("pagination", () => {
   it("refuses ids that are not ids and limits that are not positive integers (400)", async () => {
     expect((await app.request("/page?max_id=abc")).status).toBe(400);
     expect((await app.request("/page?limit=0")).status).toBe(400);
-    expect((await app.request("/page?limit=1.5")).status).toBe(400);
+    expect((await app.request("/page?limit=0.5")).status).toBe(400);
+  });
+
+  it("reads a fractional limit and offset truncated, as Mastodon's to_i does", async () => {
+    expect(await (await app.request("/page?limit=2.9&offset=3.5")).json()).toEqual({ limit: 2, offset: 3 });
   });
 
   it("links the next page back from the last id and the previous forward from the first", async () => {

@@ -443,3 +443,99 @@ describe("markers", () => {
     expect((await api("GET", "/api/v1/markers", await userToken("write"))).status).toBe(403);
   });
 });
+
+describe("emoji reaction notifications", () => {
+  const react = (actor: RemoteActor, object: string, content: string, n = 1) => ({
+    id: `${actor.id}#reacts/${n}`,
+    type: "EmojiReact",
+    actor: actor.id,
+    object,
+    content,
+  });
+  /** A Pleroma notification: Mastodon's schema knows neither the type nor `emoji`, so its parts are checked. */
+  const expectReaction = (n: Record<string, any>) => {
+    expectEntity("Notification", { ...n, type: "favourite" });
+    expect(n.type).toBe("pleroma:emoji_reaction");
+  };
+
+  it("are listed in v1 with their emoji, filtered by types and exclude_types, and not grouped in v2", async () => {
+    const post = await publishNote(testCtx(), { text: "react to me", visibility: "public" });
+    await process(react(bob, post.uri, "🎉"));
+    await process(react(carol, post.uri, "🎉"));
+    await process({ id: `${bob.id}#likes/9`, type: "Like", actor: bob.id, object: post.uri });
+    const res = await api("GET", "/api/v1/notifications", token);
+    expect(res.body.map((n: { type: string }) => n.type)).toEqual([
+      "favourite",
+      "pleroma:emoji_reaction",
+      "pleroma:emoji_reaction",
+    ]);
+    for (const n of res.body.slice(1)) {
+      expectReaction(n);
+      expect(n).toMatchObject({ emoji: "🎉", status: { id: post.id } });
+      expect(n.group_key).toMatch(/^ungrouped-\d+$/);
+    }
+    expect(res.body[0]).not.toHaveProperty("emoji");
+    const only = await api("GET", "/api/v1/notifications?types[]=pleroma:emoji_reaction", token);
+    expect(only.body).toHaveLength(2);
+    const none = await api("GET", "/api/v1/notifications?exclude_types[]=pleroma:emoji_reaction", token);
+    expect(none.body.map((n: { type: string }) => n.type)).toEqual(["favourite"]);
+    const one = await api("GET", `/api/v1/notifications/${res.body[1].id}`, token);
+    expect(one.body).toMatchObject({ type: "pleroma:emoji_reaction", emoji: "🎉" });
+
+    const grouped = await api("GET", "/api/v2/notifications", token);
+    expect(grouped.status).toBe(200);
+    const groups = grouped.body.notification_groups;
+    expect(groups.map((g: { type: string }) => g.type)).toEqual([
+      "favourite",
+      "pleroma:emoji_reaction",
+      "pleroma:emoji_reaction",
+    ]);
+    for (const g of groups.slice(1)) {
+      expect(g).toMatchObject({ notifications_count: 1, status_id: post.id, emoji: "🎉" });
+      expect(g.group_key).toMatch(/^ungrouped-\d+$/);
+    }
+    expect(
+      (await api("GET", "/api/v2/notifications?exclude_types[]=pleroma:emoji_reaction", token)).body
+        .notification_groups,
+    ).toHaveLength(1);
+  });
+
+  it("are gone when the reaction is undone, whichever way the Undo names it", async () => {
+    const post = await publishNote(testCtx(), { text: "react to me", visibility: "public" });
+    const pleroma = react(bob, post.uri, "🔥", 1);
+    const misskey = {
+      id: `${carol.id}#likes/2`,
+      type: "Like",
+      actor: carol.id,
+      object: post.uri,
+      _misskey_reaction: "👀",
+    };
+    await process(pleroma);
+    await process(misskey);
+    await process(react(bob, post.uri, "🐦", 3));
+    expect((await api("GET", "/api/v1/notifications", token)).body).toHaveLength(3);
+    await process({ id: `${bob.id}#undo/1`, type: "Undo", actor: bob.id, object: pleroma });
+    await process({ id: `${carol.id}#undo/2`, type: "Undo", actor: carol.id, object: misskey });
+    await process({ id: `${bob.id}#undo/3`, type: "Undo", actor: bob.id, object: `${bob.id}#reacts/3` });
+    expect((await api("GET", "/api/v1/notifications", token)).body).toEqual([]);
+    expect((await api("GET", "/api/v2/notifications", token)).body.notification_groups).toEqual([]);
+    expect((await api("GET", "/api/v1/notifications/unread_count", token)).body).toEqual({ count: 0 });
+    expect(await rows("SELECT * FROM favourites")).toEqual([]);
+  });
+
+  it("come from no muted account or blocked domain", async () => {
+    const post = await publishNote(testCtx(), { text: "react to me", visibility: "public" });
+    await process(react(carol, post.uri, "🎉"));
+    const [carolRow] = await rows<{ id: string }>("SELECT id FROM accounts WHERE uri = ?", carol.id);
+    await testCtx().db.insert(mutes).values({ targetAccountId: carolRow!.id, id: newId() });
+    expect((await api("GET", "/api/v1/notifications", token)).body).toEqual([]);
+    await process(react(carol, post.uri, "🐦", 2));
+    await testCtx().db.delete(mutes);
+    // The reaction made while muted never notified; the earlier one shows again.
+    expect(
+      (await api("GET", "/api/v1/notifications", token)).body.map((n: { emoji: string }) => n.emoji),
+    ).toEqual(["🎉"]);
+    await testCtx().db.insert(domainBlocks).values({ domain: "other.example", id: newId() });
+    expect((await api("GET", "/api/v1/notifications", token)).body).toEqual([]);
+  });
+});

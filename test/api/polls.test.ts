@@ -157,3 +157,24 @@ describe("POST /api/v1/polls/:id/votes", () => {
     expect((await api("POST", `/api/v1/polls/${s.id}/votes`, undefined, { choices: [0] })).status).toBe(401);
   });
 });
+
+describe("editing a post with a poll", () => {
+  it("accepts the remaining time as a fraction of a second, truncated, as Mastodon does", async () => {
+    const created = await api("POST", "/api/v1/statuses", token, {
+      status: "which?",
+      poll: { options: ["a", "b"], expires_in: 86_400 },
+    });
+    expect(created.status).toBe(200);
+    // What Mastodon's web app sends when the post is edited a little later.
+    const edited = await api("PUT", `/api/v1/statuses/${created.body.id}`, token, {
+      status: "which one?",
+      poll: { options: ["a", "b", "c"], expires_in: 86_376.045 },
+    });
+    expect(edited.status).toBe(200);
+    expectEntity("Status", edited.body);
+    expect(edited.body.poll.options.map((o: { title: string }) => o.title)).toEqual(["a", "b", "c"]);
+    const left = (Date.parse(edited.body.poll.expires_at) - Date.now()) / 1000;
+    expect(left).toBeGreaterThan(86_300);
+    expect(left).toBeLessThanOrEqual(86_376);
+  });
+});

@@ -247,7 +247,7 @@ describe("removing the avatar and header", () => {
     const header = await api("DELETE", "/api/v1/profile/header", token);
     expect(header.status).toBe(200);
     expectEntity("CredentialAccount", header.body);
-    expect(header.body.header).toBe(`${BASE}/avatars/original/missing.png`);
+    expect(header.body.header).toBe(`${BASE}/headers/original/missing.png`);
     expect((await env.MEDIA.list()).objects).toEqual([]);
     // Removing again is harmless.
     expect((await api("DELETE", "/api/v1/profile/header", token)).status).toBe(200);

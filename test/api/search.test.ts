@@ -1,4 +1,5 @@
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createApp } from "../../worker/app";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { api, remoteAccount, remoteStatus } from "../helpers/api";
 import { testCtx } from "../helpers/app";
@@ -144,6 +145,48 @@ describe("resolving remote accounts and posts", () => {
   });
 });
 
+describe("resolving by URL in loopback federation mode", () => {
+  const LOOPBACK = {
+    ...env,
+    WEB_DOMAIN: "127.0.0.1:8911",
+    ACCOUNT_DOMAIN: "127.0.0.1:8911",
+    ALLOW_LOOPBACK_FEDERATION: "true",
+  };
+  const app = createApp();
+  /** A search through the Worker running as a loopback test instance (http://127.0.0.1:8911). */
+  async function loopbackSearch(params: Record<string, string>) {
+    const execution = createExecutionContext();
+    const res = await app.fetch(
+      new Request(`http://127.0.0.1:8911/api/v2/search?${new URLSearchParams(params)}`, {
+        headers: { authorization: `Bearer ${token}` },
+      }),
+      LOOPBACK,
+      execution,
+    );
+    await waitOnExecutionContext(execution);
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  }
+
+  it("resolve=true finds the account of an http:// actor URL of another local instance", async () => {
+    const actor = await createRemoteActor("http://127.0.0.1:8912/users/bob");
+    const mock = mockFetch({ [actor.id]: () => activityJson(actor.document) });
+    const res = await loopbackSearch({ q: actor.id, resolve: "true", type: "accounts" });
+    expect(res.status).toBe(200);
+    expectEntity("Search", res.body);
+    expect(res.body.accounts.map((a: { uri: string }) => a.uri)).toEqual([actor.id]);
+    expect(mock.calls.map((r) => r.url)).toContain(actor.id);
+  });
+
+  it("outside loopback mode an http:// URL is not fetched", async () => {
+    const actor = await createRemoteActor("http://127.0.0.1:8912/users/bob");
+    const mock = mockFetch({ [actor.id]: () => activityJson(actor.document) });
+    const res = await search({ q: actor.id, resolve: "true" });
+    expect(res.status).toBe(200);
+    expect(res.body.accounts).toEqual([]);
+    expect(mock.calls).toEqual([]);
+  });
+});
+
 /** Authors who allow search (toot:indexable), as Mastodon requires for others' posts. */
 const author = (name: string, host = "remote.example") => remoteAccount(name, host, { indexable: true });
 
@@ -268,7 +311,7 @@ describe("searching statuses", () => {
 });
 
 describe("searching hashtags", () => {
-  it("offers the exact tag first, then used and followed tags by prefix", async () => {
+  it("offers used and followed tags by prefix, and not the typed word when no post has it", async () => {
     const bob = await remoteAccount("bob");
     await remoteStatus(bob, { tags: ["caturday", "cats"] });
     await remoteStatus(bob, { tags: ["cats"] });
@@ -276,23 +319,56 @@ describe("searching hashtags", () => {
     const res = await search({ q: "#cat", type: "hashtags" });
     expect(res.status).toBe(200);
     expect(res.body.hashtags.map((h: { name: string }) => h.name)).toEqual([
-      "cat",
       "cats",
       "catsofmastodon",
       "caturday",
     ]);
-    expect(res.body.hashtags[2].following).toBe(true);
+    expect(res.body.hashtags[1].following).toBe(true);
     expect(res.body.accounts).toEqual([]);
     expect(
       (await search({ q: "cat", type: "hashtags", limit: "2", offset: "1" })).body.hashtags.map(
         (h: { name: string }) => h.name,
       ),
-    ).toEqual(["cats", "catsofmastodon"]);
+    ).toEqual(["catsofmastodon", "caturday"]);
     expect((await search({ q: "#!!", type: "hashtags" })).body.hashtags).toEqual([]);
+    expect((await search({ q: "dogs", type: "hashtags" })).body.hashtags).toEqual([]);
     // Anonymous: no followed tags, and no following/featuring flags.
     const anon = await search({ q: "cat", type: "hashtags" }, null);
-    expect(anon.body.hashtags.map((h: { name: string }) => h.name)).toEqual(["cat", "cats", "caturday"]);
+    expect(anon.body.hashtags.map((h: { name: string }) => h.name)).toEqual(["cats", "caturday"]);
     expect(anon.body.hashtags[0]).not.toHaveProperty("following");
+  });
+
+  it("puts the exact tag first when it exists, whether used, followed or featured", async () => {
+    const bob = await remoteAccount("bob");
+    await remoteStatus(bob, { tags: ["catalog", "cats"] });
+    expect(
+      (await search({ q: "cat", type: "hashtags" })).body.hashtags.map((h: { name: string }) => h.name),
+    ).toEqual(["catalog", "cats"]);
+    await env.DB.prepare("INSERT INTO featured_tags (id, name) VALUES ('1', 'cat')").run();
+    const featured = await search({ q: "Cat", type: "hashtags" }, null);
+    expect(featured.body.hashtags.map((h: { name: string }) => h.name)).toEqual(["cat", "catalog", "cats"]);
+    await env.DB.prepare("DELETE FROM featured_tags").run();
+    await env.DB.prepare("INSERT INTO followed_tags (name, id) VALUES ('cats', '1')").run();
+    expect(
+      (await search({ q: "#cats", type: "hashtags" })).body.hashtags.map((h: { name: string }) => h.name),
+    ).toEqual(["cats"]);
+  });
+
+  it("offers no made-up tag beside the people a word finds, and no people for a #tag", async () => {
+    await remoteAccount("kim", "remote.example");
+    const res = await search({ q: "kim" });
+    expect(res.body.accounts.map((a: { acct: string }) => a.acct)).toEqual(["kim@remote.example"]);
+    expect(res.body.hashtags).toEqual([]);
+    const bob = await remoteAccount("bob");
+    await remoteStatus(bob, { tags: ["kim"] });
+    const both = await search({ q: "kim" });
+    expect(both.body.accounts).toHaveLength(1);
+    expect(both.body.hashtags.map((h: { name: string }) => h.name)).toEqual(["kim"]);
+    const tagOnly = await search({ q: "#kim" });
+    expect(tagOnly.body.accounts).toEqual([]);
+    expect(tagOnly.body.hashtags.map((h: { name: string }) => h.name)).toEqual(["kim"]);
+    // A handle is not a hashtag.
+    expect((await search({ q: "kim@remote.example" })).body.hashtags).toEqual([]);
   });
 });
 

@@ -109,6 +109,77 @@ describe("GET /api/v1/timelines/home", () => {
     expect(res.body[0].reblog.id).toBe(original.id);
   });
 
+  it("leaves out a boost by the owner or a followed account of a post already on home", async () => {
+    const dan = await remoteAccount("dan");
+    await follow(dan);
+    const mine = await publishNote(testCtx(), { text: "mine", visibility: "public" });
+    const bobPost = await remoteStatus(bob, { content: "<p>bob's</p>" });
+    const carolPost = await remoteStatus(carol, { content: "<p>a stranger's</p>" });
+    const before = await api("GET", "/api/v1/timelines/home", token);
+    expect(ids(before.body)).toEqual([bobPost.id, mine.id]);
+
+    const reblogged = await api("POST", `/api/v1/statuses/${mine.id}/reblog`, token);
+    expect(reblogged.status).toBe(200);
+    const danBoost = await boost(dan, bobPost);
+    const bobBoost = await boost(bob, carolPost);
+    const res = await api("GET", "/api/v1/timelines/home", token);
+    expectStatuses(res.body);
+    // The stranger's post was not at home, so bob's boost of it is; the others are there already.
+    expect(ids(res.body)).toEqual([bobBoost.id, bobPost.id, mine.id]);
+    expect(ids(res.body)).not.toContain(reblogged.body.id);
+    expect(ids(res.body)).not.toContain(danBoost.id);
+    // The original still shows that the owner boosted it.
+    expect(res.body[2]).toMatchObject({ id: mine.id, reblogged: true, reblogs_count: 1 });
+
+    // Polling for what is new after the first page does not bring the boosts back either.
+    const newer = await api("GET", `/api/v1/timelines/home?since_id=${bobPost.id}`, token);
+    expect(ids(newer.body)).toEqual([bobBoost.id]);
+    const forward = await api("GET", `/api/v1/timelines/home?min_id=${bobPost.id}&limit=5`, token);
+    expect(ids(forward.body)).toEqual([bobBoost.id]);
+    // Page by page, each status once, with Link headers from what was shown.
+    const seen: string[] = [];
+    let next = "/api/v1/timelines/home?limit=1";
+    for (let i = 0; i < 5 && next; i++) {
+      const page = await api("GET", next, token);
+      seen.push(...ids(page.body));
+      const link = /<([^>]+)>; rel="next"/.exec(page.headers.get("link") ?? "")?.[1];
+      next = link && page.body.length ? new URL(link).pathname + new URL(link).search : "";
+    }
+    expect(seen).toEqual([bobBoost.id, bobPost.id, mine.id]);
+  });
+
+  it("still shows a boost that brings back a post from further down than Mastodon's 40", async () => {
+    const dan = await remoteAccount("dan");
+    await follow(dan);
+    const old = await remoteStatus(bob, { content: "<p>an old one</p>" });
+    // Then 40 posts by bob, a recent post, and dan's boosts of the old and the recent one, in that
+    // order of ids.
+    const after = (n: number) => (BigInt(old.id) + BigInt(n)).toString();
+    const row = (n: number, reblogOfId: string | null = null) => ({
+      id: after(n),
+      uri: `${reblogOfId ? dan.uri : bob.uri}/statuses/${n}`,
+      accountId: reblogOfId ? dan.id : bob.id,
+      visibility: "public" as const,
+      reblogOfId,
+      audience: { to: [], cc: [] },
+      publishedAt: new Date().toISOString(),
+    });
+    // D1 binds at most 100 parameters per statement: a few rows per insert.
+    for (let i = 0; i < 40; i += 5)
+      await testCtx()
+        .db.insert(statuses)
+        .values([1, 2, 3, 4, 5].map((k) => row(i + k)));
+    const recent = after(41);
+    await testCtx()
+      .db.insert(statuses)
+      .values([row(41), row(42, old.id), row(43, recent)]);
+    const res = await api("GET", "/api/v1/timelines/home?limit=3", token);
+    expectStatuses(res.body);
+    // The old post comes back to the top; the recent one, just below, is not shown twice.
+    expect(ids(res.body)).toEqual([after(42), recent, after(40)]);
+    expect(res.body[0].reblog.id).toBe(old.id);
+  });
+
   it("shows direct statuses only when the owner is mentioned", async () => {
     const toOwner = await remoteStatus(bob, { visibility: "direct", mentions: [ACTOR] });
     const toOther = await remoteStatus(bob, { visibility: "direct", mentions: [carol.uri] });
@@ -264,6 +335,14 @@ describe("GET /api/v1/timelines/tag/:hashtag", () => {
     expect(ids(none.body)).toEqual([birds.id]);
     const local = await api("GET", "/api/v1/timelines/tag/birds?local=true");
     expect(local.body).toEqual([]);
+  });
+
+  it("answers an empty page, not an error, for a tag name with a percent sign", async () => {
+    for (const path of ["/api/v1/timelines/tag/100%25", "/api/v1/timelines/tag/%25E0"]) {
+      const res = await api("GET", path);
+      expect(res.status, path).toBe(200);
+      expect(res.body).toEqual([]);
+    }
   });
 });
 

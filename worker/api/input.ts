@@ -152,13 +152,27 @@ export async function readParsed<S extends z.ZodType>(
   return parseWith(schema, await readInput(c, opts));
 }
 
+/**
+ * A numeric parameter as Rails' `to_i` reads it where Mastodon takes an integer: a fraction is
+ * truncated toward zero, so a client that sends a poll's remaining time as `86376.045` is understood.
+ * Null for anything that is not a finite number (which the caller then refuses).
+ */
+export function toInteger(v: unknown): number | null {
+  if (typeof v !== "number" && typeof v !== "string") return null;
+  const n = Number(v);
+  // `+ 0` turns the -0 that truncating -0.5 gives into 0.
+  return Number.isFinite(n) ? Math.trunc(n) + 0 : null;
+}
+
 /** zod helpers for Mastodon's loosely typed parameters (strings from forms, booleans as "1"/"true"). */
 export const p = {
   bool: () =>
     z
       .union([z.boolean(), z.string()])
       .transform((v) => v === true || ["true", "1", "on", "yes"].includes(String(v).toLowerCase())),
-  int: (min: number, max: number) => z.coerce.number().int().min(min).max(max),
+  /** An integer; a fraction is truncated toward zero (see toInteger). */
+  int: (min: number, max: number) =>
+    z.preprocess((v) => toInteger(Array.isArray(v) ? v[0] : v) ?? v, z.number().int().min(min).max(max)),
   /** A single string (a repeated parameter takes its first value). */
   str: (max = 10_000) =>
     z.preprocess(

@@ -6,14 +6,14 @@ import { accounts, oauthTokens, statuses } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { minIdAt } from "../lib/ids";
 import { uris } from "../federation/uris";
-import { accountCounts } from "../services/counts";
 import {
   DESCRIPTION_LIMIT,
   IMAGE_SIZE_LIMIT,
   SUPPORTED_MIME_TYPES,
   VIDEO_SIZE_LIMIT,
 } from "../services/media";
-import { MISSING_IMAGE_PATH, serializeAccount } from "./entities/account";
+import { defaultImages, MISSING_HEADER_PATH } from "./default-images";
+import { presentAccount } from "./entities/account";
 
 /**
  * Server information for clients, v1 and v2: both must exist, clients differ in which they read.
@@ -25,10 +25,14 @@ export const PERCH_VERSION = "0.1.0";
 /** The Mastodon version clients should assume, as Mastodon-compatible servers announce it. */
 export const VERSION = `4.5.0 (compatible; Perch ${PERCH_VERSION})`;
 
-/** Limits the clients read before they let the owner post. */
-function configuration(ctx: Ctx) {
+/**
+ * Limits the clients read before they let the owner post. There is no streaming server (yet), so no
+ * streaming URL: `null` is what Mastodon's schema allows for it, and clients (Phanpy, masto.js apps,
+ * Ice Cubes) then refresh over the REST API instead of opening a socket that would fail.
+ */
+function configuration() {
   return {
-    urls: { streaming: `wss://${ctx.config.webDomain}` },
+    urls: { streaming: null },
     vapid: { public_key: "" },
     accounts: { max_featured_tags: 10, max_pinned_statuses: 5 },
     statuses: { max_characters: 5000, max_media_attachments: 4, characters_reserved_per_url: 23 },
@@ -48,7 +52,7 @@ function configuration(ctx: Ctx) {
 
 async function owner(ctx: Ctx) {
   const { owner } = await ctx.instance();
-  return serializeAccount(ctx.config, owner, await accountCounts(ctx, owner.id));
+  return presentAccount(ctx, owner);
 }
 
 function contactEmail(ctx: Ctx): string {
@@ -70,10 +74,10 @@ instanceApi.get("/api/v2/instance", async (c) => {
     source_url: `${base}/`,
     description: `A single-user fediverse server for @${ctx.config.username}@${ctx.config.accountDomain}.`,
     usage: { users: { active_month: 1 } },
-    thumbnail: { url: `${base}${MISSING_IMAGE_PATH}` },
+    thumbnail: { url: `${base}${MISSING_HEADER_PATH}` },
     icon: [],
     languages: ["en"],
-    configuration: configuration(ctx),
+    configuration: configuration(),
     registrations: { enabled: false, approval_required: false, message: null, url: null },
     api_versions: { mastodon: 2 },
     contact: { email: contactEmail(ctx), account },
@@ -97,34 +101,26 @@ instanceApi.get("/api/v1/instance", async (c) => {
     description: "",
     email: contactEmail(ctx),
     version: VERSION,
-    urls: { streaming_api: `wss://${ctx.config.webDomain}` },
+    // No `streaming_api`: the v1 entity has no way to say "none", and an absent URL is what Elk,
+    // Whalebird and other v1 readers check before connecting (see the test for the one schema gap).
+    urls: {},
     stats: {
       user_count: 1,
       status_count: account.statuses_count,
       domain_count: stats?.domains ?? 0,
     },
-    thumbnail: `${base}${MISSING_IMAGE_PATH}`,
+    thumbnail: `${base}${MISSING_HEADER_PATH}`,
     languages: ["en"],
     registrations: false,
     approval_required: false,
     invites_enabled: false,
-    configuration: configuration(ctx),
+    configuration: configuration(),
     contact_account: account,
     rules: [],
   });
 });
 
-/** A 1×1 grey PNG, served where Mastodon serves its "missing" avatar and header. */
-const MISSING_PNG = Uint8Array.from(
-  atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNk+A8AAQUBAScY42YAAAAASUVORK5CYII="),
-  (ch) => ch.charCodeAt(0),
-);
-
-instanceApi.get(MISSING_IMAGE_PATH, (c) => {
-  c.header("content-type", "image/png");
-  c.header("cache-control", "public, max-age=604800, immutable");
-  return c.body(MISSING_PNG);
-});
+instanceApi.route("/", defaultImages);
 
 // ——— The rest of the instance surface: https://docs.joinmastodon.org/methods/instance/ ———
 

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { and, asc, desc, gt, lt, type SQL, type SQLWrapper } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { badRequest } from "../lib/errors";
+import { toInteger } from "./input";
 
 /**
  * Mastodon's id pagination. `max_id` pages back (older than), `since_id` bounds from below and keeps
@@ -35,14 +36,14 @@ export function readPage(c: Context, opts: { defaultLimit?: number; maxLimit?: n
   }
   const limit = q.get("limit");
   if (limit !== null && limit !== "") {
-    const n = Number(limit);
-    if (!Number.isInteger(n) || n < 1) throw badRequest("limit must be a positive integer");
+    const n = toInteger(limit);
+    if (n === null || n < 1) throw badRequest("limit must be a positive integer");
     page.limit = Math.min(n, opts.maxLimit ?? 40);
   }
   const offset = q.get("offset");
   if (offset !== null && offset !== "") {
-    const n = Number(offset);
-    if (!Number.isInteger(n) || n < 0 || n > 10_000) throw badRequest("offset must be an integer from 0");
+    const n = toInteger(offset);
+    if (n === null || n < 0 || n > 10_000) throw badRequest("offset must be an integer from 0");
     page.offset = n;
   }
   return page;

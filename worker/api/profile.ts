@@ -12,19 +12,21 @@ import {
   serializePreferences,
   updateProfile,
 } from "../services/profile";
-import { serializeCredentialAccount } from "./entities/account";
+import { movedTargets, serializeCredentialAccount } from "./entities/account";
 import { p, parseWith, readInput } from "./input";
 
 /** The owner's own profile: verify_credentials, update_credentials, avatar and header, preferences. */
 export const profileApi = new Hono<AppEnv>();
 
 async function credentialAccount(ctx: Ctx, owner: Account) {
-  const [counts, requests, prefs] = await Promise.all([
+  const [counts, requests, prefs, moved] = await Promise.all([
     accountCounts(ctx, owner.id),
     pendingFollowRequests(ctx, owner.id),
     loadPreferences(ctx),
+    movedTargets(ctx, [owner]),
   ]);
-  return serializeCredentialAccount(ctx.config, owner, counts, requests, prefs);
+  const target = owner.movedTo ? moved.get(owner.movedTo) : undefined;
+  return serializeCredentialAccount(ctx.config, owner, counts, requests, prefs, target);
 }
 
 profileApi.get("/api/v1/accounts/verify_credentials", requireToken("profile", { user: true }), async (c) => {

@@ -76,7 +76,9 @@ searchApi.get(
       }
     }
     if (!isUrl) {
-      if (wants("accounts")) {
+      // As Mastodon's SearchService: no accounts for `#word` (or an `@` among spaces), no hashtags
+      // for anything with an `@`.
+      if (wants("accounts") && !q.startsWith("#") && !(q.includes("@") && q.includes(" "))) {
         const stored = await searchAccounts(ctx, {
           q,
           limit,
@@ -96,7 +98,7 @@ searchApi.get(
           minId: input.min_id,
         });
       }
-      if (wants("hashtags")) {
+      if (wants("hashtags") && !q.includes("@")) {
         tagNames = await searchHashtags(ctx, q, limit, offset, { followed: signedIn });
       }
     }

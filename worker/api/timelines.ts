@@ -64,7 +64,8 @@ const TagParams = PublicParams.extend({
 
 timelinesApi.get("/api/v1/timelines/tag/:hashtag", async (c) => {
   const page = readPage(c);
-  const tag = decodeURIComponent(c.req.param("hashtag")).replace(/^#/, "");
+  // Hono has decoded the path parameter already: decoding again would fail on a literal "%".
+  const tag = c.req.param("hashtag").replace(/^#/, "");
   if (!TagName.safeParse(tag).success) return c.json([]);
   const q = parseWith(TagParams, await readInput(c));
   const rows = await tagTimeline(c.var.ctx, tag, page, {

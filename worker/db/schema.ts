@@ -203,6 +203,8 @@ export const favourites = sqliteTable(
     statusId: text("status_id").notNull(),
     uri: text("uri").notNull(),
     emoji: text("emoji"),
+    /** A custom emoji's image (an http(s) URL from the reaction's `Emoji` tag). */
+    emojiUrl: text("emoji_url"),
     createdAt: text("created_at").notNull().default(now),
   },
   (t) => [uniqueIndex("favourites_uri").on(t.uri), index("favourites_status").on(t.statusId)],

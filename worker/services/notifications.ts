@@ -11,7 +11,8 @@ import { newId } from "../lib/ids";
  *
  * Group keys (the v2 grouped API): `favourite-<statusId>`, `reblog-<statusId>` and
  * `follow-<12-hour slot>` group; the other types get a key naming what they are about (`mention-<id>`,
- * `update-<id>-<edited at>`, …), shown to clients as `ungrouped-<notification id>`.
+ * `update-<id>-<edited at>`, `emoji_reaction-<id>`, …), shown to clients as
+ * `ungrouped-<notification id>`.
  */
 
 export const GROUPED_TYPES: readonly NotificationType[] = ["favourite", "follow", "reblog"];
@@ -64,10 +65,16 @@ export function followSlot(at = Date.now()): string {
   return String(Math.floor(at / (12 * 3600 * 1000)));
 }
 
-/** Removes the notifications of an undone Like (before the favourite row itself is removed). */
+/**
+ * Removes the notifications of an undone Like or emoji reaction (before the favourites row itself is
+ * removed): the favourite notifications of that status from that account, and the reaction
+ * notification the activity made. (A reaction notification whose row is gone is not shown anyway;
+ * see api/notifications/shared.ts.)
+ */
 export function unnotifyLike(ctx: Ctx, likeUri: string, actorId: string) {
-  return ctx.db.delete(notifications).where(sql`from_account_id = ${actorId} AND type = 'favourite'
-    AND group_key = 'favourite-' || (SELECT status_id FROM favourites WHERE uri = ${likeUri} AND account_id = ${actorId})`);
+  return ctx.db.delete(notifications).where(sql`from_account_id = ${actorId} AND (
+    (type = 'favourite' AND group_key = 'favourite-' || (SELECT status_id FROM favourites WHERE uri = ${likeUri} AND account_id = ${actorId} AND emoji IS NULL))
+    OR (type = 'pleroma:emoji_reaction' AND activity_uri = ${likeUri}))`);
 }
 
 /** Removes the notification of an undone Announce (before the boost row is removed). */

@@ -326,8 +326,9 @@ export async function searchAccounts(ctx: Ctx, s: AccountSearch): Promise<Accoun
 }
 
 /**
- * Hashtag names starting with q: the exact tag first (even if unused, as Mastodon offers it), then
- * tags of stored statuses and (for the signed-in owner) followed tags.
+ * Hashtags that exist and start with q: used by a stored status, featured on the profile, or (for
+ * the signed-in owner) followed. The exact tag comes first when it exists, then the others by name;
+ * a word nobody tagged is not offered as a tag.
  */
 export async function searchHashtags(
   ctx: Ctx,
@@ -343,7 +344,7 @@ export async function searchHashtags(
   // A skip scan over status_tags' primary key: one index lookup per distinct name, however many
   // statuses carry each tag.
   const d1 = d1Of(ctx.db);
-  const [used, followed] = await d1.batch<{ name: string }>([
+  const [used, followed, featured] = await d1.batch<{ name: string }>([
     d1
       .prepare(
         `WITH RECURSIVE t(name, n) AS (
@@ -357,16 +358,28 @@ export async function searchHashtags(
     d1
       .prepare("SELECT name FROM followed_tags WHERE name >= ?1 AND name < ?2 ORDER BY name LIMIT ?3")
       .bind(prefix, upper, opts.followed ? want : 0),
+    d1
+      .prepare("SELECT name FROM featured_tags WHERE name >= ?1 AND name < ?2 ORDER BY name LIMIT ?3")
+      .bind(prefix, upper, want),
   ]);
   const names = [
     ...new Set([
-      prefix,
-      ...(followed?.results ?? []).map((r) => r.name),
       ...(used?.results ?? []).map((r) => r.name),
+      ...(followed?.results ?? []).map((r) => r.name),
+      ...(featured?.results ?? []).map((r) => r.name),
     ]),
-  ];
-  const [exact, ...rest] = names;
-  return [exact as string, ...rest.sort()].slice(offset, offset + limit);
+  ].sort();
+  const exact = names.indexOf(prefix);
+  if (exact > 0) names.unshift(...names.splice(exact, 1));
+  return names.slice(offset, offset + limit);
+}
+
+/**
+ * Whether q is a URL search looks up: https, or http too in loopback federation mode (two local
+ * instances federating over plain http); the remote fetch checks still decide what may be contacted.
+ */
+export function isSearchUrl(ctx: Ctx, q: string): boolean {
+  return ctx.config.allowLoopback ? /^https?:\/\//i.test(q.trim()) : /^https:\/\//i.test(q.trim());
 }
 
 /**
@@ -375,7 +388,7 @@ export async function searchHashtags(
  */
 export async function resolveRemote(ctx: Ctx, q: string): Promise<{ account?: Account; status?: Status }> {
   const text = q.trim();
-  if (/^https:\/\//i.test(text)) {
+  if (isSearchUrl(ctx, text)) {
     const stored = await findStored(ctx, text);
     if (stored.account || stored.status) return stored;
     try {

@@ -3,6 +3,7 @@ import type { Ctx } from "../context";
 import type { Status } from "../db/client";
 import { statuses } from "../db/schema";
 import { pageOrder, pageRows, pageWhere, type Page } from "../api/pagination";
+import { normalizeTag } from "../lib/text/hashtags";
 
 /**
  * The timeline queries. Each is one SELECT over `statuses` walking the primary-key index from the
@@ -22,11 +23,14 @@ function hiddenAccount(ownerId: string, column: SQL): SQL {
       AND (SELECT domain FROM accounts WHERE id = ${column}) IN (SELECT domain FROM domain_blocks)))`;
 }
 
+/** The scanned row's name in the timeline queries; the home test also runs on a boost's original. */
+const ROW = sql.raw("statuses");
+
 /** Not hidden itself, and when a boost, its original is neither gone nor by a hidden account. */
-function notHidden(ownerId: string): SQL {
-  return sql`NOT ${hiddenAccount(ownerId, sql`statuses.account_id`)}
-    AND (statuses.reblog_of_id IS NULL OR EXISTS (
-      SELECT 1 FROM statuses o WHERE o.id = statuses.reblog_of_id AND o.deleted_at IS NULL
+function notHidden(ownerId: string, t: SQL = ROW): SQL {
+  return sql`NOT ${hiddenAccount(ownerId, sql`${t}.account_id`)}
+    AND (${t}.reblog_of_id IS NULL OR EXISTS (
+      SELECT 1 FROM statuses o WHERE o.id = ${t}.reblog_of_id AND o.deleted_at IS NULL
         AND NOT ${hiddenAccount(ownerId, sql`o.account_id`)}))`;
 }
 
@@ -34,9 +38,9 @@ const followed = (ownerId: string) =>
   sql`(SELECT target_account_id FROM follows WHERE account_id = ${ownerId} AND accepted = 1)`;
 
 /** Direct statuses only when the owner wrote them or is mentioned in them. */
-function directVisible(ownerId: string, ownerUri: string): SQL {
-  return sql`(statuses.visibility <> 'direct' OR statuses.account_id = ${ownerId}
-    OR EXISTS (SELECT 1 FROM json_each(statuses.mentions) m WHERE json_extract(m.value, '$.uri') = ${ownerUri}))`;
+function directVisible(ownerId: string, ownerUri: string, t: SQL = ROW): SQL {
+  return sql`(${t}.visibility <> 'direct' OR ${t}.account_id = ${ownerId}
+    OR EXISTS (SELECT 1 FROM json_each(${t}.mentions) m WHERE json_extract(m.value, '$.uri') = ${ownerUri}))`;
 }
 
 function query(ctx: Ctx, where: SQL, page: Page) {
@@ -56,7 +60,8 @@ async function run(ctx: Ctx, where: SQL, page: Page): Promise<Status[]> {
  * Home: the owner's statuses and boosts; those of accepted follows (their boosts unless
  * show_reblogs is off, in their chosen languages when set, not those of members of exclusive lists);
  * public posts carrying a followed tag. Replies only when they answer the owner, a followed account or
- * their own author (as Mastodon's FeedManager); direct statuses only to or from the owner.
+ * their own author (as Mastodon's FeedManager); direct statuses only to or from the owner. A boost of
+ * a post already in the feed close above it is left out (see REBLOG_FALLOFF).
  */
 export async function homeTimeline(ctx: Ctx, page: Page): Promise<Status[]> {
   return run(ctx, await homeWhere(ctx), page);
@@ -67,26 +72,47 @@ export async function homeTimelineSql(ctx: Ctx, page: Page) {
   return query(ctx, await homeWhere(ctx), page).toSQL();
 }
 
+/**
+ * Mastodon does not add a boost to a home feed whose 40 newest entries hold its original
+ * (FeedManager::REBLOG_FALLOFF): a boost of a recent post already shown would show it twice, while a
+ * boost of an older one brings it back to the top.
+ */
+const REBLOG_FALLOFF = 40;
+
+/** Whether the row `t` belongs at home by who wrote it, what it answers and who may see it. */
+function homeConditions(o: string, ownerUri: string, t: SQL): SQL {
+  const fromFollowed = sql`(${t}.account_id IN ${followed(o)}
+    AND ${t}.account_id NOT IN (SELECT la.account_id FROM list_accounts la JOIN lists l ON l.id = la.list_id WHERE l.exclusive = 1)
+    AND (${t}.reblog_of_id IS NULL
+      OR ${t}.account_id NOT IN (SELECT target_account_id FROM follows WHERE account_id = ${o} AND show_reblogs = 0))
+    AND (${t}.reblog_of_id IS NOT NULL OR ${t}.language IS NULL
+      OR ${t}.account_id NOT IN (SELECT target_account_id FROM follows WHERE account_id = ${o} AND languages IS NOT NULL AND json_array_length(languages) > 0)
+      OR ${t}.language IN (SELECT j.value FROM follows f, json_each(f.languages) j WHERE f.account_id = ${o} AND f.target_account_id = ${t}.account_id)))`;
+  const withFollowedTag = sql`(${t}.visibility = 'public' AND ${t}.reblog_of_id IS NULL
+    AND EXISTS (SELECT 1 FROM followed_tags ft WHERE EXISTS (
+      SELECT 1 FROM status_tags st WHERE st.name = ft.name AND st.status_id = ${t}.id)))`;
+  const replyOk = sql`(${t}.in_reply_to_uri IS NULL OR ${t}.account_id = ${o}
+    OR (${t}.in_reply_to_account_id IS NOT NULL AND (
+      ${t}.in_reply_to_account_id = ${o} OR ${t}.in_reply_to_account_id = ${t}.account_id
+      OR ${t}.in_reply_to_account_id IN ${followed(o)})))`;
+  return sql`(${t}.account_id = ${o} OR ${fromFollowed} OR ${withFollowedTag})
+    AND ${replyOk} AND ${directVisible(o, ownerUri, t)} AND (${t}.account_id = ${o} OR ${notHidden(o, t)})`;
+}
+
 async function homeWhere(ctx: Ctx): Promise<SQL> {
   const { owner } = await ctx.instance();
   const o = owner.id;
-  const fromFollowed = sql`(statuses.account_id IN ${followed(o)}
-    AND statuses.account_id NOT IN (SELECT la.account_id FROM list_accounts la JOIN lists l ON l.id = la.list_id WHERE l.exclusive = 1)
-    AND (statuses.reblog_of_id IS NULL
-      OR statuses.account_id NOT IN (SELECT target_account_id FROM follows WHERE account_id = ${o} AND show_reblogs = 0))
-    AND (statuses.reblog_of_id IS NOT NULL OR statuses.language IS NULL
-      OR statuses.account_id NOT IN (SELECT target_account_id FROM follows WHERE account_id = ${o} AND languages IS NOT NULL AND json_array_length(languages) > 0)
-      OR statuses.language IN (SELECT j.value FROM follows f, json_each(f.languages) j WHERE f.account_id = ${o} AND f.target_account_id = statuses.account_id)))`;
-  const withFollowedTag = sql`(statuses.visibility = 'public' AND statuses.reblog_of_id IS NULL
-    AND EXISTS (SELECT 1 FROM followed_tags ft WHERE EXISTS (
-      SELECT 1 FROM status_tags st WHERE st.name = ft.name AND st.status_id = statuses.id)))`;
-  const replyOk = sql`(statuses.in_reply_to_uri IS NULL OR statuses.account_id = ${o}
-    OR (statuses.in_reply_to_account_id IS NOT NULL AND (
-      statuses.in_reply_to_account_id = ${o} OR statuses.in_reply_to_account_id = statuses.account_id
-      OR statuses.in_reply_to_account_id IN ${followed(o)})))`;
-  const where = sql`(statuses.account_id = ${o} OR ${fromFollowed} OR ${withFollowedTag})
-    AND ${replyOk} AND ${directVisible(o, owner.uri)} AND (statuses.account_id = ${o} OR ${notHidden(o)})`;
-  return where;
+  // A boost (the owner's or a followed account's) whose original is itself at home, with fewer than
+  // REBLOG_FALLOFF of the owner's and followed accounts' statuses between them, is left out. The
+  // test only runs for boost rows, and reads at most that many index entries past the original, so
+  // it holds for every page whatever max_id, since_id or min_id bound it.
+  const notShownAbove = sql`(statuses.reblog_of_id IS NULL OR NOT EXISTS (
+    SELECT 1 FROM statuses orig WHERE orig.id = statuses.reblog_of_id AND orig.deleted_at IS NULL
+      AND ${homeConditions(o, owner.uri, sql.raw("orig"))}
+      AND NOT EXISTS (SELECT 1 FROM statuses h WHERE h.id > orig.id AND h.id < statuses.id
+        AND h.deleted_at IS NULL AND (h.account_id = ${o} OR h.account_id IN ${followed(o)})
+        ORDER BY h.id LIMIT 1 OFFSET ${REBLOG_FALLOFF - 1})))`;
+  return sql`${homeConditions(o, owner.uri, ROW)} AND ${notShownAbove}`;
 }
 
 export interface PublicOptions {
@@ -126,7 +152,8 @@ export interface TagOptions extends PublicOptions {
 /** Public posts tagged `tag` (or any of `any`), having all of `all` and none of `none`. */
 export async function tagTimeline(ctx: Ctx, tag: string, page: Page, opts: TagOptions): Promise<Status[]> {
   const { owner } = await ctx.instance();
-  const anyOf = [...new Set([tag, ...(opts.any ?? [])].map((t) => t.toLowerCase()))];
+  // Tag names are matched as stored: normalized as Mastodon does (#Café, #cafe and #ｃａｆｅ are one tag).
+  const anyOf = [...new Set([tag, ...(opts.any ?? [])].map(normalizeTag))];
   const parts: SQL[] = [
     sql`statuses.id IN (SELECT status_id FROM status_tags WHERE name IN (${sql.join(
       anyOf.map((t) => sql`${t}`),
@@ -134,9 +161,9 @@ export async function tagTimeline(ctx: Ctx, tag: string, page: Page, opts: TagOp
     )}))`,
     publicWhere(owner.id, opts),
   ];
-  for (const t of new Set((opts.all ?? []).map((x) => x.toLowerCase())))
+  for (const t of new Set((opts.all ?? []).map(normalizeTag)))
     parts.push(sql`EXISTS (SELECT 1 FROM status_tags WHERE name = ${t} AND status_id = statuses.id)`);
-  for (const t of new Set((opts.none ?? []).map((x) => x.toLowerCase())))
+  for (const t of new Set((opts.none ?? []).map(normalizeTag)))
     parts.push(sql`NOT EXISTS (SELECT 1 FROM status_tags WHERE name = ${t} AND status_id = statuses.id)`);
   return run(ctx, sql.join(parts, sql` AND `), page);
 }

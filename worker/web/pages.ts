@@ -1,10 +1,11 @@
 import { html, raw } from "hono/html";
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import type { Ctx } from "../context";
-import type { Status } from "../db/client";
-import { statuses } from "../db/schema";
+import type { Account, Status } from "../db/client";
+import { accounts, statuses } from "../db/schema";
 import { uris } from "../federation/uris";
 import type { Instance } from "../services/instance";
+import { tagTimeline } from "../services/timelines";
 
 /** Simple, real pages for people who open a profile or post in a browser. The web UI comes later. */
 function layout(title: string, body: ReturnType<typeof html>, alternate?: string) {
@@ -42,6 +43,14 @@ function layout(title: string, body: ReturnType<typeof html>, alternate?: string
           }
           .cw {
             font-weight: 600;
+          }
+          .author {
+            font-weight: 600;
+            color: inherit;
+            text-decoration: none;
+          }
+          nav {
+            margin: 1rem 0;
           }
         </style>
       </head>
@@ -106,4 +115,85 @@ export async function statusPage(ctx: Ctx, s: Status) {
       ${post(ctx, s)}`,
     s.uri,
   );
+}
+
+/** How many posts a tag page lists at a time. */
+const TAG_PAGE_SIZE = 20;
+
+/**
+ * The public posts with a hashtag, newest first, as Mastodon's /tags/NAME shows them to a browser:
+ * the same posts as the tag timeline (`name` is normalized there), with their authors, and a link to
+ * older ones. `maxId` pages back.
+ */
+export async function tagPage(ctx: Ctx, name: string, maxId?: string) {
+  const u = uris(ctx.config);
+  const rows = await tagTimeline(ctx, name, { limit: TAG_PAGE_SIZE, maxId }, {});
+  const authorIds = [...new Set(rows.map((s) => s.accountId))];
+  const authors = new Map<string, Account>();
+  for (let i = 0; i < authorIds.length; i += 90) {
+    const chunk = authorIds.slice(i, i + 90);
+    for (const a of await ctx.db.select().from(accounts).where(inArray(accounts.id, chunk)))
+      authors.set(a.id, a);
+  }
+  const last = rows.at(-1);
+  const older =
+    rows.length === TAG_PAGE_SIZE && last
+      ? `${u.base}/tags/${encodeURIComponent(name)}?max_id=${last.id}`
+      : null;
+  return layout(
+    `#${name}`,
+    html`<header>
+        <h1>#${name}</h1>
+        <p class="handle">
+          Public posts with this hashtag that <a href="${u.profileUrl}">@${u.handle}</a>'s server knows of.
+        </p>
+      </header>
+      ${
+        rows.length === 0
+          ? html`<p>No public posts with #${name} yet.</p>`
+          : rows.map((s) => taggedPost(ctx, s, authors.get(s.accountId)))
+      }
+      ${older ? html`<nav><a href="${older}">Older posts</a></nav>` : ""}`,
+  );
+}
+
+function taggedPost(ctx: Ctx, s: Status, author: Account | undefined) {
+  const u = uris(ctx.config);
+  const link = s.local ? u.statusUrl(s.id) : (s.url ?? s.uri);
+  const name = author ? author.displayName || author.username : "";
+  const handle = author ? (author.local ? u.handle : `${author.username}@${author.domain}`) : "";
+  const body = html`<div>${raw(s.content)}</div>`;
+  return html`<article>
+    ${
+      author
+        ? html`<p>
+            <a class="author" href="${author.url ?? author.uri}">${name}</a>
+            <span class="handle">@${handle}</span>
+          </p>`
+        : ""
+    }
+    ${
+      s.spoilerText
+        ? html`<details>
+            <summary class="cw">${s.spoilerText}</summary>
+            ${body}
+          </details>`
+        : body
+    }
+    <a href="${link}"
+      ><time datetime="${s.publishedAt}">${s.publishedAt.slice(0, 16).replace("T", " ")}</time></a
+    >
+  </article>`;
+}
+
+/** The page a browser gets for anything that is not here: an unknown page, post or account. */
+export async function notFoundPage(ctx: Ctx): Promise<string> {
+  const u = uris(ctx.config);
+  const page = await layout(
+    "Not found",
+    html`<header><h1>Not found</h1></header>
+      <p>There is nothing at this address. It may have been deleted, or never existed.</p>
+      <p><a href="${u.profileUrl}">@${u.handle}</a></p>`,
+  );
+  return String(page);
 }

@@ -102,6 +102,48 @@ describe("the Status serializer", () => {
     expect((await presentStatuses(ctx, [byId.get(boostId)!])).length).toBe(0);
   });
 
+  it("shows emoji reactions per emoji, Pleroma-style and as a top-level list, apart from favourites", async () => {
+    const ctx = testCtx();
+    const me = await owner();
+    const [bob, carol, dave] = await Promise.all(["bob", "carol", "dave"].map((n) => remoteAccount(n)));
+    const liked = await publishNote(ctx, { text: "react", visibility: "public" });
+    const quiet = await publishNote(ctx, { text: "no reactions", visibility: "public" });
+    const reaction = (accountId: string, emoji: string | null) =>
+      ctx.db
+        .insert(favourites)
+        .values({ id: newId(), accountId, statusId: liked.id, uri: `https://x/${newId()}`, emoji });
+    await reaction(bob!.id, "🐦");
+    await reaction(carol!.id, ":blobcat:");
+    await reaction(carol!.id, "🐦");
+    await reaction(dave!.id, "🐦");
+    await reaction(me.id, ":blobcat:");
+    await reaction(dave!.id, null);
+    const boostId = newId();
+    await ctx.db.insert(statuses).values({
+      id: boostId,
+      uri: `${bob!.uri}/boosts/${boostId}`,
+      accountId: bob!.id,
+      visibility: "public",
+      reblogOfId: liked.id,
+      audience: { to: [], cc: [] },
+      publishedAt: new Date().toISOString(),
+    });
+    const [boost] = await ctx.db.select().from(statuses).where(eq(statuses.id, boostId));
+    const [a, b, c] = await presentStatuses(ctx, [liked, quiet, boost!]);
+    const expected = [
+      { name: "🐦", count: 3, me: false },
+      { name: ":blobcat:", count: 2, me: true },
+    ];
+    expectEntity("Status", a);
+    expect(a).toMatchObject({ favourites_count: 1, favourited: false });
+    expect((a as any).pleroma).toEqual({ emoji_reactions: expected });
+    expect((a as any).reactions).toEqual(expected);
+    for (const r of (a as any).reactions) expectEntity("Reaction", r);
+    expect(b).toMatchObject({ pleroma: { emoji_reactions: [] }, reactions: [] });
+    // A boost shows its original's reactions, on the original and on itself.
+    expect(c).toMatchObject({ reactions: expected, reblog: { reactions: expected } });
+  });
+
   it("drops statuses hidden by a filter and marks those a warning filter matches", async () => {
     const ctx = testCtx();
     const bob = await remoteAccount("bob");

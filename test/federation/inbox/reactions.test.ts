@@ -36,6 +36,90 @@ describe("Like and EmojiReact", () => {
     expect(await rows("SELECT emoji FROM favourites")).toEqual([{ emoji: "🐦" }]);
   });
 
+  it("a Misskey Like is a favourite even when it carries a reaction, as Mastodon counts it", async () => {
+    const post = await publishNote(testCtx(), { text: "react", visibility: "public" });
+    await process({
+      id: "https://remote.example/likes/m1",
+      type: "Like",
+      actor: bob.id,
+      object: post.uri,
+      content: "👍",
+      _misskey_reaction: "👍",
+    });
+    await process({ id: "https://remote.example/likes/m3", type: "Like", actor: bob.id, object: post.uri });
+    expect(await rows("SELECT uri, emoji FROM favourites ORDER BY uri")).toEqual([
+      { uri: "https://remote.example/likes/m1", emoji: null },
+      { uri: "https://remote.example/likes/m3", emoji: null },
+    ]);
+  });
+
+  it("a custom emoji reaction keeps its image when it is an http(s) URL, and drops any other", async () => {
+    const post = await publishNote(testCtx(), { text: "react", visibility: "public" });
+    const react = (n: number, url: string) => ({
+      id: `https://other.example/reacts/c${n}`,
+      type: "EmojiReact",
+      actor: carol.id,
+      object: post.uri,
+      content: ":blobcat@other.example:",
+      tag: [{ type: "Emoji", name: ":blobcat:", icon: { type: "Image", url } }],
+    });
+    await process(react(1, "https://other.example/emoji/blobcat.png"));
+    await process({
+      ...react(2, "javascript:alert(1)"),
+      actor: bob.id,
+      id: "https://remote.example/reacts/c2",
+    });
+    expect(await rows("SELECT uri, emoji, emoji_url FROM favourites ORDER BY uri")).toEqual([
+      {
+        uri: "https://other.example/reacts/c1",
+        emoji: ":blobcat:",
+        emoji_url: "https://other.example/emoji/blobcat.png",
+      },
+      { uri: "https://remote.example/reacts/c2", emoji: ":blobcat:", emoji_url: null },
+    ]);
+  });
+
+  it("a reaction that is not an emoji is not recorded (EmojiReact), and a Like's text changes nothing", async () => {
+    const post = await publishNote(testCtx(), { text: "react", visibility: "public" });
+    for (const [i, content] of ["hello there", "<b>x</b>", "", "123"].entries()) {
+      await process({
+        id: `https://remote.example/reacts/bad${i}`,
+        type: "EmojiReact",
+        actor: bob.id,
+        object: post.uri,
+        content,
+      });
+    }
+    await process({
+      id: "https://remote.example/likes/text",
+      type: "Like",
+      actor: bob.id,
+      object: post.uri,
+      content: "nice post",
+    });
+    expect(await rows("SELECT uri, emoji FROM favourites")).toEqual([
+      { uri: "https://remote.example/likes/text", emoji: null },
+    ]);
+  });
+
+  it("notifies the owner once per reaction, as pleroma:emoji_reaction, and a Like as a favourite", async () => {
+    const post = await publishNote(testCtx(), { text: "react", visibility: "public" });
+    const react = {
+      id: "https://remote.example/reacts/2",
+      type: "EmojiReact",
+      actor: bob.id,
+      object: post.uri,
+      content: "🐦",
+    };
+    await process(react);
+    await process(react);
+    await process({ id: "https://remote.example/likes/3", type: "Like", actor: bob.id, object: post.uri });
+    expect(await rows("SELECT type, status_id, activity_uri FROM notifications ORDER BY id")).toEqual([
+      { type: "pleroma:emoji_reaction", status_id: post.id, activity_uri: react.id },
+      { type: "favourite", status_id: post.id, activity_uri: "https://remote.example/likes/3" },
+    ]);
+  });
+
   it("Like of a post that is not the owner's is ignored", async () => {
     await process({
       id: "https://remote.example/likes/2",

@@ -1,10 +1,13 @@
+import { inArray } from "drizzle-orm";
 import type { Config } from "../../config";
 import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
+import { accounts } from "../../db/schema";
 import { countsFor } from "../../services/counts";
 import { uris } from "../../federation/uris";
+import { MISSING_AVATAR_PATH, MISSING_HEADER_PATH } from "../default-images";
 
-export type SerializedAccount = ReturnType<typeof serializeAccount>;
+export type SerializedAccount = AccountEntity;
 
 /** Counts shown on an account, computed by the caller. */
 export interface AccountCounts {
@@ -14,12 +17,50 @@ export interface AccountCounts {
   lastStatusAt: string | null;
 }
 
-/** The stand-in image Mastodon also serves when an account has no avatar or header. */
-export const MISSING_IMAGE_PATH = "/avatars/original/missing.png";
+interface AccountEntity {
+  id: string;
+  username: string;
+  acct: string;
+  display_name: string;
+  locked: boolean;
+  bot: boolean;
+  discoverable: boolean;
+  indexable: boolean;
+  group: boolean;
+  created_at: string;
+  note: string;
+  url: string;
+  uri: string;
+  avatar: string;
+  avatar_static: string;
+  header: string;
+  header_static: string;
+  followers_count: number;
+  following_count: number;
+  statuses_count: number;
+  last_status_at: string | null;
+  hide_collections: boolean;
+  noindex: boolean;
+  emojis: never[];
+  roles: never[];
+  fields: { name: string; value: string; verified_at: null }[];
+  moved?: AccountEntity;
+}
 
-/** An account as Mastodon's Account entity. https://docs.joinmastodon.org/entities/Account/ */
-export function serializeAccount(config: Config, a: Account, counts: AccountCounts) {
-  const missing = `${uris(config).base}${MISSING_IMAGE_PATH}`;
+/**
+ * An account as Mastodon's Account entity. https://docs.joinmastodon.org/entities/Account/
+ * `moved` is the serialized account it moved to (`movedTo`), when that account is stored; without
+ * it the field is left out, as Mastodon does when the target is unknown.
+ */
+export function serializeAccount(
+  config: Config,
+  a: Account,
+  counts: AccountCounts,
+  moved?: SerializedAccount,
+): AccountEntity {
+  const base = uris(config).base;
+  const avatar = a.avatarUrl ?? `${base}${MISSING_AVATAR_PATH}`;
+  const header = a.headerUrl ?? `${base}${MISSING_HEADER_PATH}`;
   return {
     id: a.id,
     username: a.username,
@@ -34,10 +75,10 @@ export function serializeAccount(config: Config, a: Account, counts: AccountCoun
     note: a.note,
     url: a.url ?? a.uri,
     uri: a.uri,
-    avatar: a.avatarUrl ?? missing,
-    avatar_static: a.avatarUrl ?? missing,
-    header: a.headerUrl ?? missing,
-    header_static: a.headerUrl ?? missing,
+    avatar,
+    avatar_static: avatar,
+    header,
+    header_static: header,
     followers_count: counts.followers,
     following_count: counts.following,
     statuses_count: counts.statuses,
@@ -47,7 +88,7 @@ export function serializeAccount(config: Config, a: Account, counts: AccountCoun
     emojis: [],
     roles: [],
     fields: a.fields.map((f) => ({ name: f.name, value: f.value, verified_at: null })),
-    ...(a.movedTo ? { moved: null } : {}),
+    ...(a.movedTo && moved ? { moved } : {}),
   };
 }
 
@@ -74,9 +115,10 @@ export function serializeCredentialAccount(
   counts: AccountCounts,
   followRequests: number,
   prefs: { privacy: string; sensitive: boolean; language: string | null; hideCollections: boolean },
+  moved?: SerializedAccount,
 ) {
   return {
-    ...serializeAccount(config, a, counts),
+    ...serializeAccount(config, a, counts, moved),
     hide_collections: prefs.hideCollections,
     source: {
       privacy: prefs.privacy,
@@ -104,13 +146,42 @@ export function serializeCredentialAccount(
  */
 export async function presentAccounts(ctx: Ctx, list: Account[]): Promise<Map<string, SerializedAccount>> {
   const out = new Map<string, SerializedAccount>();
-  const counts = await countsFor(
-    ctx,
-    list.map((a) => a.id),
-  );
+  const [counts, moved] = await Promise.all([
+    countsFor(
+      ctx,
+      list.map((a) => a.id),
+    ),
+    movedTargets(ctx, list),
+  ]);
   for (const a of list) {
     const c = counts.get(a.id);
-    if (c) out.set(a.id, serializeAccount(ctx.config, a, c));
+    if (c) out.set(a.id, serializeAccount(ctx.config, a, c, a.movedTo ? moved.get(a.movedTo) : undefined));
+  }
+  return out;
+}
+
+/**
+ * The stored accounts that accounts of a list moved to (`movedTo`), serialized with their counts and
+ * keyed by URI: one query per 90 targets and one batch of counts, nothing for a list without moves.
+ * The targets are not given their own `moved`, as Mastodon does not nest it.
+ */
+export async function movedTargets(ctx: Ctx, list: Account[]): Promise<Map<string, SerializedAccount>> {
+  const uris = [...new Set(list.map((a) => a.movedTo).filter((u): u is string => !!u))];
+  const out = new Map<string, SerializedAccount>();
+  if (uris.length === 0) return out;
+  const chunks: string[][] = [];
+  for (let i = 0; i < uris.length; i += 90) chunks.push(uris.slice(i, i + 90));
+  const rows = (
+    await Promise.all(chunks.map((c) => ctx.db.select().from(accounts).where(inArray(accounts.uri, c))))
+  ).flat();
+  if (rows.length === 0) return out;
+  const counts = await countsFor(
+    ctx,
+    rows.map((a) => a.id),
+  );
+  for (const a of rows) {
+    const c = counts.get(a.id);
+    if (c) out.set(a.uri, serializeAccount(ctx.config, a, c));
   }
   return out;
 }

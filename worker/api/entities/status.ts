@@ -1,4 +1,4 @@
-import { and, count, eq, inArray, isNull } from "drizzle-orm";
+import { and, count, eq, inArray, isNotNull, isNull, max, min, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Ctx } from "../../context";
 import type { Account, Status } from "../../db/client";
@@ -13,6 +13,7 @@ import {
   type Poll,
 } from "../../db/schema";
 import { uris } from "../../federation/uris";
+import { normalizeTag } from "../../lib/text/hashtags";
 import { combineCounts, countQueries } from "../../services/counts";
 import {
   activeFilters,
@@ -21,7 +22,7 @@ import {
   type FilterContext,
   type LoadedFilter,
 } from "../../services/filters";
-import { serializeAccount, type SerializedAccount } from "./account";
+import { movedTargets, serializeAccount, type SerializedAccount } from "./account";
 import { serializeAttachment, serializeMediaRow } from "./media";
 
 /** Splits a list for `IN (…)` so no query binds more than D1's 100 parameters. */
@@ -142,6 +143,21 @@ export async function presentStatuses(
         .where(and(inArray(statuses.inReplyToUri, c), isNull(statuses.deletedAt)))
         .groupBy(statuses.inReplyToUri),
   );
+  // Emoji reactions, counted per emoji in the same batch (Pleroma's emoji_reactions).
+  const hReactions = q.add(ids, (c) =>
+    ctx.db
+      .select({
+        id: favourites.statusId,
+        emoji: favourites.emoji,
+        n: count(),
+        mine: sql<number>`max(${favourites.accountId} = ${owner.id})`,
+        first: min(favourites.id),
+        url: max(favourites.emojiUrl),
+      })
+      .from(favourites)
+      .where(and(inArray(favourites.statusId, c), isNotNull(favourites.emoji)))
+      .groupBy(favourites.statusId, favourites.emoji),
+  );
   const hMyFavs = q.add(ids, (c) =>
     ctx.db
       .select({ id: favourites.statusId })
@@ -180,12 +196,15 @@ export async function presentStatuses(
   const favCounts = res(hFavCounts);
   const boosts = res(hBoosts);
   const replyCounts = res(hReplies);
+  const reactionRows = res(hReactions);
   const myFavs = res(hMyFavs);
   const myBookmarks = res(hBookmarks);
   const myPins = res(hPins);
   const myVotes = res(hVotes);
   const media = res(hMedia);
 
+  // Authors that moved show the account they moved to: one more round trip, only when one did.
+  const moved = await movedTargets(ctx, authorRows);
   const authors = new Map(
     authorRows.map((a) => [
       a.id,
@@ -193,6 +212,7 @@ export async function presentStatuses(
         ctx.config,
         a,
         counts.get(a.id) ?? { followers: 0, following: 0, statuses: 0, lastStatusAt: null },
+        a.movedTo ? moved.get(a.movedTo) : undefined,
       ),
     ]),
   );
@@ -206,6 +226,7 @@ export async function presentStatuses(
     boostN.set(id, (boostN.get(id) ?? 0) + 1);
     if (b.accountId === owner.id) boosted.add(id);
   }
+  const reactions = groupReactions(reactionRows);
   const replyN = new Map(replyCounts.map((r) => [r.id as string, r.n]));
   const faved = new Set(myFavs.map((r) => r.id));
   const bookmarked = new Set(myBookmarks.map((r) => r.id));
@@ -228,8 +249,11 @@ export async function presentStatuses(
         bookmarked: inner.bookmarked,
         pinned: false,
         filtered: inner.filtered,
+        pleroma: inner.pleroma,
+        reactions: inner.reactions,
       };
     }
+    const shown = reactions.get(s.id) ?? [];
     const ownVotes = myVotes.filter((v) => v.statusId === s.id).map((v) => v.choice);
     return {
       ...shell(s, account),
@@ -267,11 +291,14 @@ export async function presentStatuses(
       }),
       tags: s.tags.map((t) => ({
         name: t.name,
-        url: `${base}/tags/${encodeURIComponent(t.name.toLowerCase())}`,
+        url: `${base}/tags/${encodeURIComponent(normalizeTag(t.name))}`,
       })),
       poll: s.poll ? serializePoll(s.id, s.poll, ownVotes, s.accountId === owner.id) : null,
       filtered: filters.length ? filterResults(filters, s) : [],
       ...(s.local ? { application: { name: "Perch", website: null } } : {}),
+      // Emoji reactions as Pleroma and Akkoma show them, and as the top-level list some forks read.
+      pleroma: { emoji_reactions: shown },
+      reactions: shown,
     };
   };
   const hiding = filters.filter((f) => f.filter.action === "hide");
@@ -281,6 +308,38 @@ export async function presentStatuses(
     if (hiding.length && original && hiddenByFilters(hiding, original)) continue;
     const r = one(s);
     if (r) out.push(r);
+  }
+  return out;
+}
+
+/** One emoji's reactions to a status, as Pleroma's `emoji_reactions` entries. */
+export interface StatusReaction {
+  name: string;
+  count: number;
+  /** Whether the owner is among them. */
+  me: boolean;
+  /** A custom emoji's image. */
+  url?: string;
+}
+
+/** Reactions per status: the most used emoji first, then the one first used. */
+function groupReactions(
+  rows: {
+    id: string;
+    emoji: string | null;
+    n: number;
+    mine: number | null;
+    first: string | null;
+    url: string | null;
+  }[],
+): Map<string, StatusReaction[]> {
+  const sorted = [...rows].sort((a, b) => b.n - a.n || (a.first ?? "").localeCompare(b.first ?? ""));
+  const out = new Map<string, StatusReaction[]>();
+  for (const r of sorted) {
+    if (!r.emoji) continue;
+    const list = out.get(r.id) ?? [];
+    list.push({ name: r.emoji, count: r.n, me: r.mine === 1, ...(r.url ? { url: r.url } : {}) });
+    out.set(r.id, list);
   }
   return out;
 }
@@ -318,6 +377,8 @@ function shell(s: Status, account: SerializedAccount) {
     card: null,
     poll: null as unknown,
     filtered: [] as unknown,
+    pleroma: { emoji_reactions: [] as StatusReaction[] },
+    reactions: [] as StatusReaction[],
   };
 }
 

@@ -15,6 +15,7 @@ import {
   known,
   visibleWhere,
   load,
+  reactionUris,
   groupKeyOf,
   findNotification,
   read,
@@ -52,13 +53,20 @@ async function presentGroups(ctx: Ctx, groups: Group[], expand: "full" | "partia
   const sampleIds = (g: Group) => [...new Set(g.rows.map((r) => r.fromAccountId))].slice(0, 8);
   const accountIds = groups.flatMap(sampleIds);
   const statusIds = groups.map((g) => g.rows[0]?.statusId).filter((id): id is string => !!id);
-  const l = await load(ctx, accountIds, statusIds);
+  const heads = groups.map((g) => g.rows[0]).filter((r): r is Row => !!r);
+  const l = await load(ctx, accountIds, statusIds, reactionUris(heads));
   const out = [];
   for (const g of groups) {
     const newest = g.rows[0] as Row;
     if (newest.statusId && !l.statuses.has(newest.statusId)) continue;
     const samples = sampleIds(g).filter((id) => l.accounts.has(id));
     if (samples.length === 0) continue;
+    // A reaction is never grouped: its group is the one notification, with its emoji (as in v1).
+    const reaction =
+      newest.type === "pleroma:emoji_reaction" && newest.activityUri
+        ? l.emojis.get(newest.activityUri)
+        : undefined;
+    if (newest.type === "pleroma:emoji_reaction" && !reaction) continue;
     out.push({
       group_key: g.key,
       notifications_count: g.total,
@@ -69,6 +77,7 @@ async function presentGroups(ctx: Ctx, groups: Group[], expand: "full" | "partia
       latest_page_notification_at: newest.createdAt,
       sample_account_ids: samples,
       ...(newest.statusId ? { status_id: newest.statusId } : {}),
+      ...(reaction ? { emoji: reaction.emoji, ...(reaction.url ? { emoji_url: reaction.url } : {}) } : {}),
     });
   }
   const usedAccounts = [...new Set(out.flatMap((g) => g.sample_account_ids))];

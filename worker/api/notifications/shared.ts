@@ -2,7 +2,14 @@ import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Ctx } from "../../context";
 import type { Account, Status } from "../../db/client";
-import { accounts, markers, notifications, statuses, type NotificationType } from "../../db/schema";
+import {
+  accounts,
+  favourites,
+  markers,
+  notifications,
+  statuses,
+  type NotificationType,
+} from "../../db/schema";
 import { notFound } from "../../lib/errors";
 import { requireToken } from "../../oauth/middleware";
 import { GROUPED_TYPES } from "../../services/notifications";
@@ -28,6 +35,7 @@ export const TYPES: readonly NotificationType[] = [
   "admin.report",
   "severed_relationships",
   "moderation_warning",
+  "pleroma:emoji_reaction",
 ];
 export const ID = /^\d{1,20}$/;
 export const NOW = sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
@@ -57,6 +65,8 @@ export async function visibleWhere(ctx: Ctx, q: ListQuery): Promise<SQL> {
     sql`${notifications.fromAccountId} NOT IN (SELECT target_account_id FROM blocks WHERE account_id = ${owner.id})`,
     sql`${notifications.fromAccountId} NOT IN (SELECT target_account_id FROM mutes WHERE notifications = 1 AND (expires_at IS NULL OR expires_at > ${NOW}))`,
     sql`${notifications.fromAccountId} NOT IN (SELECT a.id FROM domain_blocks d JOIN accounts a ON a.domain = d.domain)`,
+    // A reaction shows while it stands: an undone one is gone even if its notification row is not.
+    sql`(${notifications.type} <> 'pleroma:emoji_reaction' OR EXISTS (SELECT 1 FROM favourites f WHERE f.uri = ${notifications.activityUri} AND f.emoji IS NOT NULL))`,
   ];
   if (q.types !== undefined) {
     const types = known(q.types);
@@ -83,19 +93,42 @@ export interface Loaded {
   accounts: Map<string, SerializedAccount>;
   statuses: Map<string, SerializedStatus>;
   accountRows: Map<string, Account>;
+  /** The emoji of each reaction notification (and a custom emoji's image), by its activity's id. */
+  emojis: Map<string, { emoji: string; url: string | null }>;
 }
 
-/** Accounts and statuses of notifications, each loaded once for the page. */
-export async function load(ctx: Ctx, accountIds: string[], statusIds: string[]): Promise<Loaded> {
+/** The activity ids of reaction notifications, whose emoji is read from their favourites rows. */
+export function reactionUris(rows: Row[]): string[] {
+  return rows
+    .filter((r) => r.type === "pleroma:emoji_reaction" && r.activityUri)
+    .map((r) => r.activityUri as string);
+}
+
+/** Accounts, statuses and reaction emojis of notifications, each loaded once for the page. */
+export async function load(
+  ctx: Ctx,
+  accountIds: string[],
+  statusIds: string[],
+  activityUris: string[] = [],
+): Promise<Loaded> {
   const uniqAccounts = [...new Set(accountIds)];
   const uniqStatuses = [...new Set(statusIds)];
-  const [accountRows, statusRows] = await Promise.all([
+  const uniqUris = [...new Set(activityUris)];
+  const [accountRows, statusRows, reactionRows] = await Promise.all([
     uniqAccounts.length
       ? inChunks(uniqAccounts, (c) => ctx.db.select().from(accounts).where(inArray(accounts.id, c)))
       : Promise.resolve([] as Account[]),
     uniqStatuses.length
       ? inChunks(uniqStatuses, (c) => ctx.db.select().from(statuses).where(inArray(statuses.id, c)))
       : Promise.resolve([] as Status[]),
+    uniqUris.length
+      ? inChunks(uniqUris, (c) =>
+          ctx.db
+            .select({ uri: favourites.uri, emoji: favourites.emoji, url: favourites.emojiUrl })
+            .from(favourites)
+            .where(inArray(favourites.uri, c)),
+        )
+      : Promise.resolve([]),
   ]);
   const [presentedAccounts, presentedStatuses] = await Promise.all([
     presentAccounts(ctx, accountRows),
@@ -105,6 +138,9 @@ export async function load(ctx: Ctx, accountIds: string[], statusIds: string[]):
     accounts: presentedAccounts,
     statuses: new Map(presentedStatuses.map((s) => [s.id, s])),
     accountRows: new Map(accountRows.map((a) => [a.id, a])),
+    emojis: new Map(
+      reactionRows.flatMap((r) => (r.emoji ? [[r.uri, { emoji: r.emoji, url: r.url }] as const] : [])),
+    ),
   };
 }
 
@@ -139,6 +175,13 @@ export function serializeNotification(row: Row, l: Loaded) {
     if (!status) return null;
     out.status = status;
   }
+  if (row.type === "pleroma:emoji_reaction") {
+    // Pleroma's notification carries the reaction; one whose reaction was undone is not shown.
+    const reaction = row.activityUri ? l.emojis.get(row.activityUri) : undefined;
+    if (!reaction) return null;
+    out.emoji = reaction.emoji;
+    if (reaction.url) out.emoji_url = reaction.url;
+  }
   return out;
 }
 
@@ -147,6 +190,7 @@ export async function presentNotifications(ctx: Ctx, rows: Row[]) {
     ctx,
     rows.map((r) => r.fromAccountId),
     rows.map((r) => r.statusId).filter((id): id is string => !!id),
+    reactionUris(rows),
   );
   return rows.map((r) => serializeNotification(r, l)).filter((n) => n !== null);
 }

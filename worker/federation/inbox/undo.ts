@@ -48,7 +48,7 @@ export async function handleUndo({ ctx, activity, actor, local }: InboxContext):
       AND from_account_id = ${actor.id} AND type IN ('follow', 'follow_request')
       AND EXISTS (SELECT 1 FROM follows WHERE uri = ${id} AND account_id = ${actor.id} AND target_account_id = ${local.owner.id})`);
   if (type === "EmojiReact") {
-    await undo.Like();
+    await db.batch([unnotify.Like(), undo.Like()]);
     return;
   }
   if (type === "Follow" || type === "Like" || type === "Announce") {
