@@ -4,7 +4,7 @@ import { signRequest, type SignatureScheme } from "../lib/http-signatures";
 import { checkRemoteUrl } from "../lib/url-safety";
 import { localKeys, rememberScheme, userAgent } from "../services/signing";
 import { gate, recordFailure, recordSuccess } from "./breaker";
-import { backoffSeconds, ctxFromEnv } from "./ctx";
+import { backoffSeconds, ctxForBatch } from "./ctx";
 import { keepDeadLetter } from "./dead-letters";
 import { DeliveryMessage } from "./messages";
 
@@ -33,15 +33,8 @@ export async function consumeDelivery(
   env: Bindings,
   execution: ExecutionContext,
 ) {
-  let ctx: Ctx | null;
-  try {
-    ctx = await ctxFromEnv(env, execution);
-  } catch (e) {
-    console.error("delivery: no context for this batch", e);
-    ctx = null;
-  }
-  if (!ctx) return batch.retryAll({ delaySeconds: 30 });
-  const c = ctx;
+  const ctx = await ctxForBatch("delivery", batch, env, execution);
+  if (!ctx) return;
   const held: MessageSendRequest<DeliveryMessage>[] = [];
   const heldMessages: Message[] = [];
   await Promise.all(
@@ -49,7 +42,7 @@ export async function consumeDelivery(
       try {
         const parsed = DeliveryMessage.safeParse(message.body);
         if (!parsed.success) {
-          return await giveUp(c, message, String((message.body as { inbox?: unknown })?.inbox), {
+          return await giveUp(ctx, message, String((message.body as { inbox?: unknown })?.inbox), {
             payload: JSON.stringify(message.body) ?? "null",
             error: `MalformedMessage: ${parsed.error.issues[0]?.message ?? "invalid"}`,
             attempts: message.attempts,
@@ -61,7 +54,7 @@ export async function consumeDelivery(
         const tooOld = body.since !== undefined && Date.now() - Date.parse(body.since) > DELIVERY_MAX_AGE_MS;
         const outcome = tooOld
           ? ({ kind: "permanent", error: "not delivered within 3 days" } as const)
-          : await deliverOne(c, body);
+          : await deliverOne(ctx, body);
         if (outcome.kind === "delivered") return message.ack();
         if (outcome.kind === "held") {
           // Held back without being sent: queued again with what it has spent so far (not this one).
@@ -80,7 +73,7 @@ export async function consumeDelivery(
         if (outcome.kind === "retry" && spent < DELIVERY_MAX_ATTEMPTS) {
           return message.retry({ delaySeconds: outcome.delaySeconds ?? backoffSeconds(spent) });
         }
-        await giveUp(c, message, body.inbox, { payload: body.body, error: outcome.error, attempts: spent });
+        await giveUp(ctx, message, body.inbox, { payload: body.body, error: outcome.error, attempts: spent });
       } catch (e) {
         console.error("delivery: unexpected failure", e);
         message.retry({ delaySeconds: backoffSeconds(message.attempts) });

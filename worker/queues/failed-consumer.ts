@@ -1,5 +1,5 @@
 import type { Bindings } from "../env";
-import { ctxFromEnv } from "./ctx";
+import { ctxForBatch } from "./ctx";
 import { keepDeadLetter } from "./dead-letters";
 
 /**
@@ -13,8 +13,8 @@ export async function consumeFailed(
   env: Bindings,
   kind: "inbox" | "delivery",
 ): Promise<void> {
-  const ctx = await ctxFromEnv(env);
-  if (!ctx) return batch.retryAll({ delaySeconds: 60 });
+  const ctx = await ctxForBatch(`${kind} dead letters`, batch, env);
+  if (!ctx) return;
   for (const message of batch.messages) {
     const body = message.body as { id?: unknown; inbox?: unknown } | null;
     const target = String((kind === "inbox" ? body?.id : body?.inbox) ?? message.id);

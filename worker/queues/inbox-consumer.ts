@@ -6,7 +6,7 @@ import { RemoteFetchError, type FetchFailure } from "../lib/remote-fetch";
 import { InvalidActorError } from "../services/accounts";
 import { FollowError } from "../services/following";
 import { InvalidObjectError } from "../services/remote-statuses";
-import { backoffSeconds, ctxFromEnv } from "./ctx";
+import { backoffSeconds, ctxForBatch } from "./ctx";
 import { keepDeadLetter } from "./dead-letters";
 import { InboxMessage, type ReceivedActivity } from "./messages";
 import { MAX_ACTIVITY_DEPTH, nestsDeeperThan } from "../lib/json-depth";
@@ -49,17 +49,11 @@ interface Loaded {
  * No message can take another down with it: each is handled, acked, retried or kept as a dead letter
  * on its own; a combined write that fails is written again message by message; and whatever escapes
  * (an exception here, or the invocation dying) leaves the unacked messages to the queue's retries
- * and finally to its dead-letter queue, which `consumeFailedInbox` records.
+ * and finally to its dead-letter queue, which `consumeFailed` records.
  */
 export async function consumeInbox(batch: MessageBatch<unknown>, env: Bindings, execution: ExecutionContext) {
-  let ctx: Ctx | null;
-  try {
-    ctx = await ctxFromEnv(env, execution);
-  } catch (e) {
-    console.error("inbox: no context for this batch", e);
-    ctx = null;
-  }
-  if (!ctx) return batch.retryAll({ delaySeconds: 30 });
+  const ctx = await ctxForBatch("inbox", batch, env, execution);
+  if (!ctx) return;
   let pending: { loaded: Loaded; writes: BatchItem<"sqlite">[] }[] = [];
   const flush = async (c: Ctx) => {
     if (pending.length === 0) return;
