@@ -3,13 +3,8 @@ import { describe, expect, it } from "vitest";
 import { remoteAccount, remoteStatus } from "../helpers/api";
 import { testCtx } from "../helpers/app";
 import { rows } from "../helpers/inbox";
-import {
-  ftsQuery,
-  htmlToPlain,
-  indexStatuses,
-  parseHandle,
-  searchableText,
-} from "../../worker/services/search";
+import { ftsQuery, parseHandle } from "../../worker/services/search";
+import { htmlToPlain, indexStatuses, searchableText } from "../../worker/services/search-index";
 
 describe("the search indexer", () => {
   it("indexes new statuses in bounded steps, remembering where it stopped", async () => {

@@ -34,7 +34,7 @@ import {
   unendorse,
   unmute,
 } from "../services/relationships";
-import { normalizeTag } from "../services/tags";
+import { typedTagName } from "../services/tags";
 import { presentAccounts, presentAccount } from "./entities/account";
 import { presentRelationship, presentRelationships } from "./entities/relationship";
 import { presentStatuses } from "./entities/status";
@@ -192,7 +192,7 @@ accountsApi.get(`${ID}/statuses`, optionalToken("read:statuses"), async (c) => {
   const account = await accountParam(c);
   const q = await readParsed(c, StatusesQuery);
   const page = readPage(c);
-  const tagged = q.tagged ? normalizeTag(q.tagged) : undefined;
+  const tagged = q.tagged ? typedTagName(q.tagged) : undefined;
   if (tagged === null) return c.json([]);
   // An account that blocks the owner shows them nothing, as on Mastodon.
   if (viewerIsOwner(c) && (await isBlockedBy(c.var.ctx, account.id))) return c.json([]);

@@ -4,7 +4,7 @@ import { followedTags } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { requireToken } from "../oauth/middleware";
 import { featureTag } from "../services/featured-tags";
-import { followTag, normalizeTag, presentTags, unfeatureTagByName, unfollowTag } from "../services/tags";
+import { followTag, typedTagName, presentTags, unfeatureTagByName, unfollowTag } from "../services/tags";
 import { pageOrder, pageRows, pageWhere, readPage, setLink } from "./pagination";
 
 /**
@@ -27,7 +27,7 @@ function tagName(raw: string): string {
   } catch {
     throw notFound();
   }
-  const name = normalizeTag(decoded);
+  const name = typedTagName(decoded);
   if (!name) throw notFound();
   return name;
 }

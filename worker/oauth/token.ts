@@ -4,6 +4,7 @@ import type { AppEnv } from "../app";
 import { oauthApps, oauthTokens } from "../db/schema";
 import { uris } from "../federation/uris";
 import { claimCode, revokeReplayedCode, storeCodeToken } from "./codes";
+import { basicCredentials } from "./basic-auth";
 import { one, readParams } from "./params";
 import { parseScopes, within } from "./scopes";
 import { pkceMatches, randomToken, sha256Hex, timingSafeEqual } from "./secrets";
@@ -32,14 +33,17 @@ async function secretMatches(app: App, secret: string | undefined): Promise<bool
 
 /** Client credentials from the body, or from HTTP Basic auth (RFC 6749 §2.3.1). */
 function clientCredentials(c: Context<AppEnv>, p: Record<string, string | string[]>) {
-  const basic = /^Basic\s+(.+)$/i.exec(c.req.header("authorization") ?? "");
-  if (basic) {
+  const header = c.req.header("authorization");
+  if (header && /^Basic\s/i.test(header)) {
+    // RFC 6749 §2.3.1: the client id and secret are form-urlencoded before Basic encoding.
+    const basic = basicCredentials(header);
     try {
-      const [id, ...secret] = atob(basic[1] as string).split(":");
-      return { clientId: decodeURIComponent(id ?? ""), clientSecret: decodeURIComponent(secret.join(":")) };
+      if (basic)
+        return { clientId: decodeURIComponent(basic.user), clientSecret: decodeURIComponent(basic.password) };
     } catch {
-      return { clientId: undefined, clientSecret: undefined };
+      // a malformed escape: no credentials
     }
+    return { clientId: undefined, clientSecret: undefined };
   }
   return { clientId: one(p.client_id), clientSecret: one(p.client_secret) };
 }

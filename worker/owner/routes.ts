@@ -6,6 +6,7 @@ import { d1Usage } from "../db/metered";
 import { accounts, deadLetters, follows, statuses } from "../db/schema";
 import { HttpError, notFound, unprocessable } from "../lib/errors";
 import { RemoteFetchError } from "../lib/remote-fetch";
+import { basicCredentials } from "../oauth/basic-auth";
 import { checkOwnerPassword } from "../oauth/owner-password";
 import { findAccountByUri, InvalidActorError } from "../services/accounts";
 import { answerFollowRequest, follow, FollowError, unfollow } from "../services/following";
@@ -28,7 +29,7 @@ const requireOwner: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!c.env.OWNER_PASSWORD) throw notFound();
   const login = await checkOwnerPassword(
     c.var.ctx,
-    basicPassword(c.req.header("authorization")),
+    basicCredentials(c.req.header("authorization"))?.password ?? "",
     c.req.header("cf-connecting-ip"),
   );
   if (login.kind === "locked") {
@@ -43,18 +44,6 @@ const requireOwner: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   await next();
 };
-
-/** The password of an HTTP Basic `Authorization` header, read as UTF-8 (RFC 7617 §2.1), or "". */
-function basicPassword(header: string | undefined): string {
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header ?? "");
-  if (!match) return "";
-  try {
-    const bytes = Uint8Array.from(atob(match[1] as string), (ch) => ch.charCodeAt(0));
-    return new TextDecoder().decode(bytes).split(":").slice(1).join(":");
-  } catch {
-    return "";
-  }
-}
 
 async function body<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
   const text = await request.text();

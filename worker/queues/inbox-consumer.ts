@@ -9,7 +9,6 @@ import { InvalidObjectError } from "../services/remote-statuses";
 import { backoffSeconds, ctxForBatch } from "./ctx";
 import { keepDeadLetter } from "./dead-letters";
 import { InboxMessage, type ReceivedActivity } from "./messages";
-import { MAX_ACTIVITY_DEPTH, nestsDeeperThan } from "../lib/json-depth";
 
 /** Attempts before an incoming activity goes to the dead letters (wrangler.toml max_retries agrees). */
 export const INBOX_MAX_ATTEMPTS = 5;
@@ -120,15 +119,6 @@ async function load(ctx: Ctx, message: Message): Promise<Loaded | null> {
       target: body.id ?? message.id,
       payload: safeJson(body),
       error: body.payload ? `MissingPayload: ${body.payload} is not in R2` : "MalformedMessage: no activity",
-    });
-    return null;
-  }
-  if (nestsDeeperThan(activity, MAX_ACTIVITY_DEPTH)) {
-    // The fast path refuses these; one queued by an older Worker is never handed to the handlers.
-    await deadLetter(ctx, message, {
-      target: body.id ?? message.id,
-      payload: safeJson({ ...body, activity }),
-      error: `MalformedMessage: the activity nests deeper than ${MAX_ACTIVITY_DEPTH} levels`,
     });
     return null;
   }

@@ -2,7 +2,7 @@ import { ConfigError, readConfig, type Config } from "../config";
 import { createCtx } from "../context";
 import type { Bindings } from "../env";
 import { notifyEndedPolls } from "../services/notifications";
-import { indexStatuses } from "../services/search";
+import { indexStatuses } from "../services/search-index";
 import { renormalizeStoredTags } from "../services/tags";
 
 /**

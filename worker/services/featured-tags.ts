@@ -4,7 +4,7 @@ import { featuredTags, statuses, statusTags } from "../db/schema";
 import { uris } from "../federation/uris";
 import { HttpError } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { normalizeTag } from "./tags";
+import { typedTagName } from "./tags";
 
 /** Mastodon's limit on featured hashtags. */
 export const MAX_FEATURED_TAGS = 10;
@@ -50,7 +50,7 @@ export async function listFeaturedTags(ctx: Ctx): Promise<FeaturedTagRow[]> {
 
 /** Features a hashtag (422 for an invalid name or past the limit); featuring it again changes nothing. */
 export async function featureTag(ctx: Ctx, input: string): Promise<FeaturedTagRow> {
-  const name = normalizeTag(input);
+  const name = typedTagName(input);
   if (!name) throw new HttpError(422, "Validation failed: Tag is invalid", "validation");
   const existing = await ctx.db.select().from(featuredTags).where(eq(featuredTags.name, name)).limit(1);
   if (existing[0]) return existing[0];

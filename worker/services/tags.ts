@@ -5,23 +5,23 @@ import { featuredTags, followedTags, settings, statuses, statusTags } from "../d
 import { uris } from "../federation/uris";
 import { unprocessable } from "../lib/errors";
 import { minIdAt, newId } from "../lib/ids";
-import { isTagName, normalizeTag as normalizeTagName } from "../lib/text/hashtags";
+import { isTagName, normalizeTag } from "../lib/text/hashtags";
 
 /**
  * A hashtag name someone typed (a route, a search, a tag to follow or feature), with or without `#`,
  * as stored: normalized as Mastodon does (lib/text/hashtags). Null when it is no hashtag name (empty,
  * digits only, too long, or with characters no tag has, such as `a-b`), as Mastodon answers 404.
  */
-export function normalizeTag(name: string): string | null {
+export function typedTagName(name: string): string | null {
   const typed = name.trim().replace(/^[#＃]/, "");
   if (!isTagName(typed)) return null;
-  const n = normalizeTagName(typed);
+  const n = normalizeTag(typed);
   return isTagName(n) ? n : null;
 }
 
 /** A tag name to store or look up; HttpError 422 when it is none. */
 function tagKey(name: string): string {
-  const n = normalizeTag(name);
+  const n = typedTagName(name);
   if (!n) throw unprocessable("Validation failed: Tag is invalid");
   return n;
 }
@@ -33,7 +33,7 @@ const DAY = 24 * 60 * 60 * 1000;
  * newest first) from the statuses Perch stores, and whether the owner follows and features each.
  */
 export async function presentTags(ctx: Ctx, names: string[]) {
-  const list = [...new Set(names.map((n) => normalizeTagName(n)).filter(Boolean))];
+  const list = [...new Set(names.map((n) => normalizeTag(n)).filter(Boolean))];
   if (list.length === 0) return [];
   const today = Math.floor(Date.now() / DAY) * DAY;
   const since = minIdAt(today - 6 * DAY);
@@ -117,7 +117,7 @@ export async function renormalizeStoredTags(ctx: Ctx, chunk = 200): Promise<numb
   const writes: BatchItem<"sqlite">[] = [];
   let changed = 0;
   for (const old of names) {
-    const name = normalizeTagName(old);
+    const name = normalizeTag(old);
     if (!name || name === old) continue;
     changed++;
     writes.push(
@@ -136,7 +136,7 @@ export async function renormalizeStoredTags(ctx: Ctx, chunk = 200): Promise<numb
   if (!after) {
     // The owner's followed and featured tags are few: all of them in the first run.
     for (const t of await ctx.db.select().from(followedTags)) {
-      const name = normalizeTagName(t.name);
+      const name = normalizeTag(t.name);
       if (!name || name === t.name) continue;
       writes.push(
         ctx.db
@@ -147,7 +147,7 @@ export async function renormalizeStoredTags(ctx: Ctx, chunk = 200): Promise<numb
       );
     }
     for (const t of await ctx.db.select().from(featuredTags)) {
-      const name = normalizeTagName(t.name);
+      const name = normalizeTag(t.name);
       if (!name || name === t.name) continue;
       writes.push(
         ctx.db.delete(featuredTags).where(eq(featuredTags.id, t.id)),

@@ -2,6 +2,7 @@ import { html, raw } from "hono/html";
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Account, Status } from "../db/client";
+import { inChunks } from "../db/chunks";
 import { accounts, statuses } from "../db/schema";
 import { uris } from "../federation/uris";
 import type { Instance } from "../services/instance";
@@ -129,12 +130,10 @@ export async function tagPage(ctx: Ctx, name: string, maxId?: string) {
   const u = uris(ctx.config);
   const rows = await tagTimeline(ctx, name, { limit: TAG_PAGE_SIZE, maxId }, {});
   const authorIds = [...new Set(rows.map((s) => s.accountId))];
-  const authors = new Map<string, Account>();
-  for (let i = 0; i < authorIds.length; i += 90) {
-    const chunk = authorIds.slice(i, i + 90);
-    for (const a of await ctx.db.select().from(accounts).where(inArray(accounts.id, chunk)))
-      authors.set(a.id, a);
-  }
+  const authorRows = await inChunks(authorIds, (c) =>
+    ctx.db.select().from(accounts).where(inArray(accounts.id, c)),
+  );
+  const authors = new Map<string, Account>(authorRows.map((a) => [a.id, a]));
   const last = rows.at(-1);
   const older =
     rows.length === TAG_PAGE_SIZE && last

@@ -3,7 +3,7 @@ import type { AppEnv } from "../app";
 import { wantsActivityJson } from "../federation/jsonld";
 import { uris } from "../federation/uris";
 import { notFound } from "../lib/errors";
-import { isTagName, normalizeTag } from "../lib/text/hashtags";
+import { typedTagName } from "../services/tags";
 import { tagPage } from "./pages";
 
 export const pages = new Hono<AppEnv>();
@@ -17,8 +17,8 @@ pages.get("/", (c) => c.redirect(uris(c.var.ctx.config).profileUrl, 302));
 pages.get("/tags/:name", async (c) => {
   c.header("vary", "Accept");
   if (wantsActivityJson(c.req.header("accept"))) throw notFound();
-  const name = normalizeTag(c.req.param("name"));
-  if (!isTagName(name)) throw notFound();
+  const name = typedTagName(c.req.param("name"));
+  if (!name) throw notFound();
   const maxId = c.req.query("max_id");
   return c.html(await tagPage(c.var.ctx, name, maxId && /^\d{1,20}$/.test(maxId) ? maxId : undefined));
 });

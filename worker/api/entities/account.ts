@@ -2,6 +2,7 @@ import { inArray } from "drizzle-orm";
 import type { Config } from "../../config";
 import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
+import { inChunks } from "../../db/chunks";
 import { accounts } from "../../db/schema";
 import { countsFor } from "../../services/counts";
 import { uris } from "../../federation/uris";
@@ -169,11 +170,7 @@ export async function movedTargets(ctx: Ctx, list: Account[]): Promise<Map<strin
   const uris = [...new Set(list.map((a) => a.movedTo).filter((u): u is string => !!u))];
   const out = new Map<string, SerializedAccount>();
   if (uris.length === 0) return out;
-  const chunks: string[][] = [];
-  for (let i = 0; i < uris.length; i += 90) chunks.push(uris.slice(i, i + 90));
-  const rows = (
-    await Promise.all(chunks.map((c) => ctx.db.select().from(accounts).where(inArray(accounts.uri, c))))
-  ).flat();
+  const rows = await inChunks(uris, (c) => ctx.db.select().from(accounts).where(inArray(accounts.uri, c)));
   if (rows.length === 0) return out;
   const counts = await countsFor(
     ctx,

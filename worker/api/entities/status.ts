@@ -1,4 +1,4 @@
-import { and, count, eq, inArray, isNotNull, isNull, max, min, sql } from "drizzle-orm";
+import { and, count, eq, inArray, isNull } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Ctx } from "../../context";
 import type { Account, Status } from "../../db/client";
@@ -14,6 +14,8 @@ import {
 } from "../../db/schema";
 import { uris } from "../../federation/uris";
 import { normalizeTag } from "../../lib/text/hashtags";
+import { chunks, inChunks } from "../../db/chunks";
+import { groupReactions, reactionCounts, type StatusReaction } from "./reactions";
 import { combineCounts, countQueries } from "../../services/counts";
 import {
   activeFilters,
@@ -24,18 +26,6 @@ import {
 } from "../../services/filters";
 import { movedTargets, serializeAccount, type SerializedAccount } from "./account";
 import { serializeAttachment, serializeMediaRow } from "./media";
-
-/** Splits a list for `IN (…)` so no query binds more than D1's 100 parameters. */
-function chunks<T>(list: T[], size = 90): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
-}
-
-async function inChunks<T, R>(list: T[], run: (chunk: T[]) => Promise<R[]>): Promise<R[]> {
-  if (list.length === 0) return [];
-  return (await Promise.all(chunks(list).map(run))).flat();
-}
 
 type Item = BatchItem<"sqlite">;
 interface Handle<R> {
@@ -144,20 +134,7 @@ export async function presentStatuses(
         .groupBy(statuses.inReplyToUri),
   );
   // Emoji reactions, counted per emoji in the same batch (Pleroma's emoji_reactions).
-  const hReactions = q.add(ids, (c) =>
-    ctx.db
-      .select({
-        id: favourites.statusId,
-        emoji: favourites.emoji,
-        n: count(),
-        mine: sql<number>`max(${favourites.accountId} = ${owner.id})`,
-        first: min(favourites.id),
-        url: max(favourites.emojiUrl),
-      })
-      .from(favourites)
-      .where(and(inArray(favourites.statusId, c), isNotNull(favourites.emoji)))
-      .groupBy(favourites.statusId, favourites.emoji),
-  );
+  const hReactions = q.add(ids, (c) => reactionCounts(ctx, c, owner.id));
   const hMyFavs = q.add(ids, (c) =>
     ctx.db
       .select({ id: favourites.statusId })
@@ -308,38 +285,6 @@ export async function presentStatuses(
     if (hiding.length && original && hiddenByFilters(hiding, original)) continue;
     const r = one(s);
     if (r) out.push(r);
-  }
-  return out;
-}
-
-/** One emoji's reactions to a status, as Pleroma's `emoji_reactions` entries. */
-export interface StatusReaction {
-  name: string;
-  count: number;
-  /** Whether the owner is among them. */
-  me: boolean;
-  /** A custom emoji's image. */
-  url?: string;
-}
-
-/** Reactions per status: the most used emoji first, then the one first used. */
-function groupReactions(
-  rows: {
-    id: string;
-    emoji: string | null;
-    n: number;
-    mine: number | null;
-    first: string | null;
-    url: string | null;
-  }[],
-): Map<string, StatusReaction[]> {
-  const sorted = [...rows].sort((a, b) => b.n - a.n || (a.first ?? "").localeCompare(b.first ?? ""));
-  const out = new Map<string, StatusReaction[]>();
-  for (const r of sorted) {
-    if (!r.emoji) continue;
-    const list = out.get(r.id) ?? [];
-    list.push({ name: r.emoji, count: r.n, me: r.mine === 1, ...(r.url ? { url: r.url } : {}) });
-    out.set(r.id, list);
   }
   return out;
 }

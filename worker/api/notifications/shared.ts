@@ -10,6 +10,7 @@ import {
   statuses,
   type NotificationType,
 } from "../../db/schema";
+import { inChunks } from "../../db/chunks";
 import { notFound } from "../../lib/errors";
 import { requireToken } from "../../oauth/middleware";
 import { GROUPED_TYPES } from "../../services/notifications";
@@ -142,12 +143,6 @@ export async function load(
       reactionRows.flatMap((r) => (r.emoji ? [[r.uri, { emoji: r.emoji, url: r.url }] as const] : [])),
     ),
   };
-}
-
-export async function inChunks<T, R>(list: T[], run: (chunk: T[]) => Promise<R[]>): Promise<R[]> {
-  const out: Promise<R[]>[] = [];
-  for (let i = 0; i < list.length; i += 90) out.push(run(list.slice(i, i + 90)));
-  return (await Promise.all(out)).flat();
 }
 
 export function isGrouped(row: Row, grouped: readonly string[]): boolean {

@@ -140,13 +140,7 @@ async function concernsOwner(
 ) {
   const ownerUri = local.owner.uri;
   const addressed = [...(note.to ?? []), ...(note.cc ?? [])].includes(ownerUri);
-  const mentioned = (note.tag ?? []).some(
-    (t) =>
-      !!t &&
-      typeof t === "object" &&
-      (t as { type?: unknown; href?: unknown }).type === "Mention" &&
-      (t as { href?: unknown }).href === ownerUri,
-  );
+  const mentioned = note.tag.some((t) => t.type === "Mention" && t.href === ownerUri);
   if (addressed || mentioned) return "mention";
   if (note.inReplyTo && localStatusId(ctx.config, note.inReplyTo)) return "reply";
   return (await isFollowing(ctx, local.owner.id, actor.id)) ? "followed" : false;

@@ -9,7 +9,7 @@ import { verifyProof } from "../../lib/proofs";
 import { decodeEd25519PublicKey } from "../../lib/multikey";
 import { MAX_ACTIVITY_DEPTH, nestsDeeperThan } from "../../lib/json-depth";
 import { INLINE_MESSAGE_BYTES, type InboxMessage } from "../../queues/messages";
-import { remoteKeys } from "../../db/schema";
+import { inboxSeen, remoteKeys } from "../../db/schema";
 import { resolveAccount } from "../../services/accounts";
 import { createKeyLookup } from "../key-lookup";
 import { Activity, hostOf, objectId } from "../schemas";
@@ -119,8 +119,12 @@ export async function receive(ctx: Ctx, request: Request): Promise<Response> {
     );
     if (fresh.meta.changes === 0) return new Response(null, { status: 202 });
   } else if (dedupe) {
-    const seen = await ctx.db.run(sql`SELECT 1 FROM inbox_seen WHERE activity_id = ${activity.id}`);
-    if (seen.results.length > 0) return new Response(null, { status: 202 });
+    const seen = await ctx.db
+      .select({ id: inboxSeen.activityId })
+      .from(inboxSeen)
+      .where(eq(inboxSeen.activityId, activity.id))
+      .limit(1);
+    if (seen.length > 0) return new Response(null, { status: 202 });
   }
 
   try {
@@ -155,13 +159,18 @@ async function enqueue(
     proofVerified,
     receivedAt: new Date().toISOString(),
   };
-  const inline: InboxMessage = { ...envelope, activity: raw };
-  if (body.byteLength + 2048 <= INLINE_MESSAGE_BYTES && messageBytes(inline) <= INLINE_MESSAGE_BYTES) {
-    await ctx.env.INBOX_QUEUE.send(inline, { contentType: "json" });
+  // The activity serialized again is never longer than the body it was parsed from (parsing only
+  // removes whitespace and escapes), so the body's size and the envelope's bound the message's.
+  const envelopeBytes = new TextEncoder().encode(JSON.stringify(envelope)).byteLength;
+  if (body.byteLength + envelopeBytes + 64 <= INLINE_MESSAGE_BYTES) {
+    await ctx.env.INBOX_QUEUE.send({ ...envelope, activity: raw } satisfies InboxMessage, {
+      contentType: "json",
+    });
     return;
   }
+  // The body as received, already checked against its Digest: nothing is serialized again.
   const payload = `inbox/${crypto.randomUUID()}.json`;
-  await ctx.env.MEDIA.put(payload, JSON.stringify(raw), {
+  await ctx.env.MEDIA.put(payload, body, {
     httpMetadata: { contentType: "application/activity+json" },
   });
   try {
@@ -170,10 +179,6 @@ async function enqueue(
     await ctx.env.MEDIA.delete(payload).catch(() => undefined);
     throw e;
   }
-}
-
-function messageBytes(message: InboxMessage): number {
-  return new TextEncoder().encode(JSON.stringify(message)).byteLength;
 }
 
 function isLocalActor(ctx: Ctx, actor: string): boolean {
