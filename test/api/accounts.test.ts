@@ -347,6 +347,18 @@ describe("GET /api/v1/accounts/search", () => {
     expect((await api("GET", "/api/v1/accounts/search?q=%25", token)).body).toEqual([]);
   });
 
+  it("does not offer blocked accounts, as the search API does not; muted ones it does", async () => {
+    const me = await owner();
+    const blocked = await remoteAccount("bobby", "remote.example");
+    const muted = await remoteAccount("bob", "other.example");
+    await testCtx().db.insert(blocks).values({ accountId: me.id, targetAccountId: blocked.id });
+    await testCtx().db.insert(mutes).values({ targetAccountId: muted.id, id: newId() });
+    const res = await api("GET", "/api/v1/accounts/search?q=bob", token);
+    expect(res.body.map((a: { acct: string }) => a.acct)).toEqual(["bob@other.example"]);
+    const v2 = await api("GET", "/api/v2/search?q=bob&type=accounts", token);
+    expect(v2.body.accounts.map((a: { acct: string }) => a.acct)).toEqual(["bob@other.example"]);
+  });
+
   it("resolves a handle by WebFinger only when asked", async () => {
     const actor = "https://far.example/users/zed";
     const mock = mockFetch({

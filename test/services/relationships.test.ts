@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { mutes, notifications } from "../../worker/db/schema";
+import { follows, mutes, notifications } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
 import {
   block,
@@ -123,5 +123,33 @@ describe("cleaning up notifications", () => {
     expect((await from()).sort()).toEqual([carol.id, dan.id].sort());
     await blockDomain(ctx, "spam.example");
     expect(await from()).toEqual([dan.id]);
+  });
+});
+
+describe("a domain block covers subdomains", () => {
+  it("ends follows with and clears notifications from subdomain accounts, never the owner's", async () => {
+    const ctx = testCtx();
+    const me = await owner();
+    const sub = await remoteAccount("sub", "a.spam.example");
+    const other = await remoteAccount("other", "notspam.example");
+    for (const a of [sub, other, me])
+      await ctx.db
+        .insert(notifications)
+        .values({ id: newId(), type: "follow", fromAccountId: a.id, groupKey: `follow-${a.id}` });
+    await ctx.db.insert(follows).values({
+      id: newId(),
+      accountId: sub.id,
+      targetAccountId: me.id,
+      uri: `${sub.uri}#follow`,
+      accepted: true,
+    });
+    await blockDomain(ctx, "spam.example");
+    const from = (await rows<{ from_account_id: string }>("SELECT from_account_id FROM notifications")).map(
+      (r) => r.from_account_id,
+    );
+    expect(from.sort()).toEqual([other.id, me.id].sort());
+    expect(await rows("SELECT * FROM follows")).toEqual([]);
+    // The follower was told: a Reject of its Follow.
+    expect(send).toHaveBeenCalled();
   });
 });

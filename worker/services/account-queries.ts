@@ -1,18 +1,4 @@
-import {
-  and,
-  asc,
-  desc,
-  eq,
-  exists,
-  gt,
-  inArray,
-  isNull,
-  like,
-  notExists,
-  or,
-  sql,
-  type SQL,
-} from "drizzle-orm";
+import { and, asc, desc, eq, exists, inArray, isNull, like, or, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Ctx } from "../context";
 import type { Account, Status } from "../db/client";
@@ -32,6 +18,7 @@ import {
 } from "../db/schema";
 import { pageOrder, pageRows, pageWhere, type Page } from "../api/pagination";
 import { isFollowing } from "./following";
+import { addressedSql, blockedSql, boostShownSql, muteActiveSql, row } from "./visibility";
 
 export interface AccountStatusesQuery {
   excludeReplies?: boolean;
@@ -62,51 +49,15 @@ export async function accountStatuses(
     const visible = (await isFollowing(ctx, owner.id, account.id))
       ? (["public", "unlisted", "private"] as const)
       : (["public", "unlisted"] as const);
-    conds.push(
-      or(
-        inArray(statuses.visibility, [...visible]),
-        sql`EXISTS (SELECT 1 FROM json_each(${statuses.mentions}) WHERE json_extract(value, '$.uri') = ${owner.uri})`,
-      ),
-    );
+    conds.push(or(inArray(statuses.visibility, [...visible]), addressedSql(owner, row("statuses"))));
   }
   if (q.excludeReplies) {
     // Self-replies (threads) and boosts stay, as on Mastodon.
     conds.push(or(isNull(statuses.inReplyToUri), eq(statuses.inReplyToAccountId, account.id)));
   }
   if (viewerIsOwner && account.id !== owner.id && !q.excludeReblogs && !q.onlyMedia && !q.tagged) {
-    // Boosts of accounts the owner blocks or mutes stay hidden, as on Mastodon.
-    const original = alias(statuses, "original");
-    conds.push(
-      or(
-        isNull(statuses.reblogOfId),
-        notExists(
-          ctx.db
-            .select({ one: sql`1` })
-            .from(original)
-            .where(
-              and(
-                eq(original.id, statuses.reblogOfId),
-                or(
-                  inArray(
-                    original.accountId,
-                    ctx.db
-                      .select({ id: blocks.targetAccountId })
-                      .from(blocks)
-                      .where(eq(blocks.accountId, owner.id)),
-                  ),
-                  inArray(
-                    original.accountId,
-                    ctx.db
-                      .select({ id: mutes.targetAccountId })
-                      .from(mutes)
-                      .where(or(isNull(mutes.expiresAt), gt(mutes.expiresAt, new Date().toISOString()))),
-                  ),
-                ),
-              ),
-            ),
-        ),
-      ),
-    );
+    // Boosts of posts hidden from the owner (gone, or by a hidden account) stay hidden, as on Mastodon.
+    conds.push(boostShownSql(owner.id, row("statuses")));
   }
   if (q.excludeReblogs) conds.push(isNull(statuses.reblogOfId));
   if (q.onlyMedia) {
@@ -222,12 +173,7 @@ export async function mutedAccounts(ctx: Ctx, page: Page): Promise<PagedAccount[
     .select({ pageId: mutes.id, account: accounts })
     .from(mutes)
     .innerJoin(accounts, eq(accounts.id, mutes.targetAccountId))
-    .where(
-      and(
-        or(isNull(mutes.expiresAt), gt(mutes.expiresAt, new Date().toISOString())),
-        pageWhere(mutes.id, page),
-      ),
-    )
+    .where(and(muteActiveSql(mutes.expiresAt), pageWhere(mutes.id, page)))
     .orderBy(pageOrder(mutes.id, page))
     .limit(page.limit);
   return pageRows(rows, page);
@@ -325,7 +271,14 @@ export async function searchAccounts(
     .select({ account: accounts })
     .from(accounts)
     .leftJoin(mine, and(eq(mine.accountId, owner.id), eq(mine.targetAccountId, accounts.id)))
-    .where(and(match, opts.following ? eq(mine.accepted, true) : undefined))
+    .where(
+      and(
+        match,
+        // As the search API's account search: blocked accounts are not offered.
+        sql`NOT ${blockedSql(owner.id, accounts.id)}`,
+        opts.following ? eq(mine.accepted, true) : undefined,
+      ),
+    )
     .orderBy(desc(followed), asc(sql`lower(${accounts.username})`), asc(accounts.id))
     .limit(opts.limit)
     .offset(opts.offset);

@@ -2,10 +2,12 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Ctx } from "../context";
 import { notifications, settings, type NotificationType } from "../db/schema";
 import { newId } from "../lib/ids";
+import { hiddenAccountSql, OWNER_ID } from "./visibility";
 
 /**
  * Writing the owner's notifications. Every write is one INSERT … SELECT that checks, inside the
- * statement, that the sender is not muted (with notifications) nor on a blocked domain, and — when a
+ * statement, that the sender is not hidden from the owner's notifications (blocked, muted with
+ * notifications, on a blocked domain or a subdomain of one: ./visibility.ts), and — when a
  * `groupKey` identifies the notification uniquely — that it does not exist yet, so a redelivered
  * activity adds nothing. A write can be run at once or handed to the inbox's deferred batch.
  *
@@ -42,9 +44,7 @@ export function notificationWrite(ctx: Ctx, n: NotificationInput) {
       : sql`(SELECT id FROM statuses WHERE uri = ${n.status.uri})`;
   const key = n.status ? sql`${n.key} || sid` : sql`${n.key}`;
   const conds: SQL[] = [
-    sql`NOT EXISTS (SELECT 1 FROM mutes WHERE target_account_id = ${n.fromAccountId} AND notifications = 1
-      AND (expires_at IS NULL OR expires_at > ${NOW}))`,
-    sql`NOT EXISTS (SELECT 1 FROM accounts a JOIN domain_blocks d ON d.domain = a.domain WHERE a.id = ${n.fromAccountId})`,
+    sql`NOT ${hiddenAccountSql(OWNER_ID, sql`${n.fromAccountId}`, { notifications: true })}`,
   ];
   if (n.status) conds.push(sql`sid IS NOT NULL`);
   if (n.unique) conds.push(sql`NOT EXISTS (SELECT 1 FROM notifications WHERE group_key = ${key})`);

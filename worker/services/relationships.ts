@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, or } from "drizzle-orm";
+import { and, eq, inArray, or, type SQL } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Account, Follow } from "../db/client";
 import {
@@ -16,6 +16,14 @@ import { HttpError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { deliver } from "./delivery";
 import { followActivity, inboxOnly, sendFollowAnswer } from "./following";
+import {
+  domainIsBlocked,
+  isMuted as isMutedIn,
+  loadBlockedDomains,
+  loadRelations,
+  muteActiveSql,
+  withinDomainSql,
+} from "./visibility";
 
 /** A relationship change the owner may not make (self, unknown domain …): answered as 422. */
 export class RelationshipError extends HttpError {
@@ -226,7 +234,10 @@ export async function blockDomain(ctx: Ctx, input: string): Promise<string> {
   if (domain === ctx.config.accountDomain.toLowerCase() || domain === ctx.config.webDomain.toLowerCase())
     throw new RelationshipError("You cannot block your own domain");
   const { owner } = await ctx.instance();
-  const onDomain = await ctx.db.select().from(accounts).where(eq(accounts.domain, domain));
+  // Its subdomains' accounts too: the block hides them all (./visibility.ts). Never the owner, whose
+  // domain may sit under the blocked one.
+  const covered = and(eq(accounts.local, false), withinDomainSql(accounts.domain, domain));
+  const onDomain = await ctx.db.select().from(accounts).where(covered);
   const byId = new Map(onDomain.map((a) => [a.id, a]));
   const ended: Follow[] = [];
   for (let i = 0; i < onDomain.length; i += 45) {
@@ -247,7 +258,7 @@ export async function blockDomain(ctx: Ctx, input: string): Promise<string> {
       .where(
         inArray(
           notifications.fromAccountId,
-          ctx.db.select({ id: accounts.id }).from(accounts).where(eq(accounts.domain, domain)),
+          ctx.db.select({ id: accounts.id }).from(accounts).where(covered),
         ),
       ),
   ]);
@@ -287,16 +298,12 @@ export async function isBlockedBy(ctx: Ctx, accountId: string): Promise<boolean>
   return rows.length > 0;
 }
 
-function unexpired() {
-  return or(isNull(mutes.expiresAt), gt(mutes.expiresAt, new Date().toISOString()));
-}
-
 /** The owner's unexpired mute of the account, if any. */
 export async function activeMute(ctx: Ctx, accountId: string) {
   const rows = await ctx.db
     .select()
     .from(mutes)
-    .where(and(eq(mutes.targetAccountId, accountId), unexpired()))
+    .where(and(eq(mutes.targetAccountId, accountId), unexpiredMute()))
     .limit(1);
   return rows[0];
 }
@@ -312,25 +319,13 @@ export async function isMutingNotifications(ctx: Ctx, accountId: string): Promis
 
 /** Account ids the owner blocks or mutes (unexpired): left out of timelines. */
 export async function hiddenAccountIds(ctx: Ctx): Promise<Set<string>> {
-  const { owner } = await ctx.instance();
-  const [blocked, muted] = await ctx.db.batch([
-    ctx.db.select({ id: blocks.targetAccountId }).from(blocks).where(eq(blocks.accountId, owner.id)),
-    ctx.db.select({ id: mutes.targetAccountId }).from(mutes).where(unexpired()),
-  ]);
-  return new Set([...blocked, ...muted].map((r) => r.id));
+  const r = await loadRelations(ctx);
+  return new Set([...r.blocked, ...[...r.mutes.keys()].filter((id) => isMutedIn(r, id))]);
 }
 
-/** Domains the owner blocks. */
-export async function blockedDomains(ctx: Ctx): Promise<Set<string>> {
-  const rows = await ctx.db.select({ domain: domainBlocks.domain }).from(domainBlocks);
-  return new Set(rows.map((r) => r.domain));
+/** A mute that has not expired (the rule lives in ./visibility.ts). */
+export function unexpiredMute(): SQL {
+  return muteActiveSql(mutes.expiresAt);
 }
 
-/** Whether the domain (or a parent domain) is blocked. */
-export function domainIsBlocked(blocked: Set<string>, domain: string): boolean {
-  const parts = domain.toLowerCase().split(".");
-  for (let i = 0; i < parts.length - 1; i++) if (blocked.has(parts.slice(i).join("."))) return true;
-  return false;
-}
-
-export { unexpired as unexpiredMute };
+export { loadBlockedDomains as blockedDomains, domainIsBlocked };

@@ -1,4 +1,4 @@
-import { eq, inArray, or } from "drizzle-orm";
+import { eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Ctx } from "../context";
 import { d1Of, type Account, type Status } from "../db/client";
 import { accounts, statuses } from "../db/schema";
@@ -6,6 +6,7 @@ import { findAccountByUri, resolveAccount, resolveHandleOrUrl } from "./accounts
 import { findStatusByUri, resolveStatus } from "./remote-statuses";
 import { indexStatuses } from "./search-index";
 import { typedTagName } from "./tags";
+import { addressedSql, blockedSql, hiddenAccountSql, row } from "./visibility";
 
 /*
  * Search: posts by full text (FTS5 over what ./search-index.ts has indexed, brought up to date before
@@ -41,50 +42,33 @@ export interface StatusSearch {
  * Statuses matching `q`, newest first: not deleted, not boosts, and only those the owner may see
  * (public or unlisted, the owner's own, addressed to the owner, or followers-only from an account the
  * owner follows), from authors who allow search (indexable) unless the owner wrote, was addressed
- * by, favourited or bookmarked them. Nothing from blocked accounts or domains.
+ * by, favourited or bookmarked them. Nothing from accounts hidden from the owner (./visibility.ts).
  */
 export async function searchStatuses(ctx: Ctx, s: StatusSearch): Promise<Status[]> {
   const match = ftsQuery(s.q);
   if (!match) return [];
   await indexStatuses(ctx, 300);
   const { owner } = await ctx.instance();
-  const quotedOwner = JSON.stringify(owner.uri);
-  const where: string[] = [
-    "status_search MATCH ?1",
-    "s.deleted_at IS NULL",
-    "s.reblog_of_id IS NULL",
-    `(s.visibility IN ('public', 'unlisted') OR s.account_id = ?2 OR instr(s.audience, ?3) > 0
-      OR instr(s.mentions, ?3) > 0
-      OR (s.visibility = 'private' AND EXISTS (SELECT 1 FROM follows f WHERE f.account_id = ?2
+  const t = row("s");
+  const where: SQL[] = [
+    sql`status_search MATCH ${match}`,
+    sql`s.deleted_at IS NULL`,
+    sql`s.reblog_of_id IS NULL`,
+    sql`(s.visibility IN ('public', 'unlisted') OR s.account_id = ${owner.id} OR ${addressedSql(owner, t)}
+      OR (s.visibility = 'private' AND EXISTS (SELECT 1 FROM follows f WHERE f.account_id = ${owner.id}
           AND f.target_account_id = s.account_id AND f.accepted = 1)))`,
-    `(a.indexable = 1 OR s.account_id = ?2 OR instr(s.audience, ?3) > 0 OR instr(s.mentions, ?3) > 0
-      OR EXISTS (SELECT 1 FROM favourites v WHERE v.status_id = s.id AND v.account_id = ?2)
+    sql`(a.indexable = 1 OR s.account_id = ${owner.id} OR ${addressedSql(owner, t)}
+      OR EXISTS (SELECT 1 FROM favourites v WHERE v.status_id = s.id AND v.account_id = ${owner.id})
       OR EXISTS (SELECT 1 FROM bookmarks b WHERE b.status_id = s.id))`,
-    "NOT EXISTS (SELECT 1 FROM blocks k WHERE k.account_id = ?2 AND k.target_account_id = s.account_id)",
-    "NOT EXISTS (SELECT 1 FROM domain_blocks d WHERE d.domain = a.domain)",
+    sql`NOT ${hiddenAccountSql(owner.id, sql`s.account_id`, { domain: sql`a.domain` })}`,
   ];
-  const params: unknown[] = [match, owner.id, quotedOwner];
-  if (s.accountId) {
-    params.push(s.accountId);
-    where.push(`s.account_id = ?${params.length}`);
-  }
-  if (s.maxId) {
-    params.push(s.maxId);
-    where.push(`s.id < ?${params.length}`);
-  }
-  if (s.minId) {
-    params.push(s.minId);
-    where.push(`s.id > ?${params.length}`);
-  }
-  params.push(s.limit, s.offset);
-  const sqlText = `SELECT s.id FROM status_search JOIN statuses s ON s.rowid = status_search.rowid
-    JOIN accounts a ON a.id = s.account_id
-    WHERE ${where.join(" AND ")} ORDER BY s.id DESC LIMIT ?${params.length - 1} OFFSET ?${params.length}`;
-  const { results } = await d1Of(ctx.db)
-    .prepare(sqlText)
-    .bind(...params)
-    .all<{ id: string }>();
-  const ids = results.map((r) => r.id);
+  if (s.accountId) where.push(sql`s.account_id = ${s.accountId}`);
+  if (s.maxId) where.push(sql`s.id < ${s.maxId}`);
+  if (s.minId) where.push(sql`s.id > ${s.minId}`);
+  const found = await ctx.db.all<{ id: string }>(sql`SELECT s.id FROM status_search
+    JOIN statuses s ON s.rowid = status_search.rowid JOIN accounts a ON a.id = s.account_id
+    WHERE ${sql.join(where, sql` AND `)} ORDER BY s.id DESC LIMIT ${s.limit} OFFSET ${s.offset}`);
+  const ids = found.map((r) => r.id);
   if (ids.length === 0) return [];
   const rows = await ctx.db.select().from(statuses).where(inArray(statuses.id, ids));
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -123,37 +107,29 @@ export async function searchAccounts(ctx: Ctx, s: AccountSearch): Promise<Accoun
   const username = handle?.username ?? q;
   const domain = handle?.domain ?? null;
   const pattern = likeAnywhere(handle ? username : q);
-  const where = [
+  const where: SQL[] = [
     domain
-      ? "(a.username LIKE ?1 ESCAPE '\\' AND lower(a.domain) LIKE ?2 ESCAPE '\\')"
-      : "(a.username LIKE ?1 ESCAPE '\\' OR a.display_name LIKE ?1 ESCAPE '\\' OR a.domain LIKE ?1 ESCAPE '\\')",
-    "NOT EXISTS (SELECT 1 FROM blocks k WHERE k.account_id = ?3 AND k.target_account_id = a.id)",
+      ? sql`(a.username LIKE ${pattern} ESCAPE '\\' AND lower(a.domain) LIKE ${likeAnywhere(domain)} ESCAPE '\\')`
+      : sql`(a.username LIKE ${pattern} ESCAPE '\\' OR a.display_name LIKE ${pattern} ESCAPE '\\' OR a.domain LIKE ${pattern} ESCAPE '\\')`,
+    // Blocked accounts are not offered; muted ones are, so that they can be found and unmuted.
+    sql`NOT ${blockedSql(owner.id, sql`a.id`)}`,
   ];
   if (s.following) {
     where.push(
-      "EXISTS (SELECT 1 FROM follows f WHERE f.account_id = ?3 AND f.target_account_id = a.id AND f.accepted = 1)",
+      sql`EXISTS (SELECT 1 FROM follows f WHERE f.account_id = ${owner.id} AND f.target_account_id = a.id AND f.accepted = 1)`,
     );
   }
-  const sqlText = `SELECT a.id FROM accounts a WHERE ${where.join(" AND ")}
-    ORDER BY (lower(a.username) = lower(?4) AND (?5 IS NULL OR lower(a.domain) = ?5 OR (a.local = 1 AND ?5 = ?6))) DESC,
-      (lower(a.username) = lower(?4)) DESC,
-      (a.username LIKE ?7 ESCAPE '\\') DESC,
+  const localDomain = ctx.config.accountDomain.toLowerCase();
+  const prefix = `${username.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const results = await ctx.db.all<{
+    id: string;
+  }>(sql`SELECT a.id FROM accounts a WHERE ${sql.join(where, sql` AND `)}
+    ORDER BY (lower(a.username) = lower(${username})
+        AND (${domain} IS NULL OR lower(a.domain) = ${domain} OR (a.local = 1 AND ${domain} = ${localDomain}))) DESC,
+      (lower(a.username) = lower(${username})) DESC,
+      (a.username LIKE ${prefix} ESCAPE '\\') DESC,
       a.local DESC, lower(a.username), a.domain
-    LIMIT ?8 OFFSET ?9`;
-  const { results } = await d1Of(ctx.db)
-    .prepare(sqlText)
-    .bind(
-      pattern,
-      domain ? likeAnywhere(domain) : null,
-      owner.id,
-      username,
-      domain,
-      ctx.config.accountDomain.toLowerCase(),
-      `${username.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
-      s.limit,
-      s.offset,
-    )
-    .all<{ id: string }>();
+    LIMIT ${s.limit} OFFSET ${s.offset}`);
   const ids = results.map((r) => r.id);
   if (ids.length === 0) return [];
   const rows = await ctx.db.select().from(accounts).where(inArray(accounts.id, ids));

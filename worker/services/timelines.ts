@@ -4,44 +4,22 @@ import type { Status } from "../db/client";
 import { statuses } from "../db/schema";
 import { pageOrder, pageRows, pageWhere, type Page } from "../api/pagination";
 import { normalizeTag } from "../lib/text/hashtags";
+import { directVisibleSql, row, statusShownSql, type Owner } from "./visibility";
 
 /**
  * The timeline queries. Each is one SELECT over `statuses` walking the primary-key index from the
  * newest id (or from max_id/min_id) and testing each row against conditions whose subqueries are
  * either uncorrelated (built once per query as an ephemeral list: follows, mutes, blocks) or probe an
  * index by the row's own key, so a page costs about `limit` row visits when most stored statuses
- * belong at home, as they do on a single-user server.
+ * belong at home, as they do on a single-user server. Who is hidden and who may see a direct post
+ * are ./visibility.ts's rules, built the same way.
  */
 
-const NOW = sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
-
-/** Accounts hidden everywhere: blocked or muted (unexpired) by the owner, or on a blocked domain. */
-function hiddenAccount(ownerId: string, column: SQL): SQL {
-  return sql`(${column} IN (SELECT target_account_id FROM blocks WHERE account_id = ${ownerId})
-    OR ${column} IN (SELECT target_account_id FROM mutes WHERE expires_at IS NULL OR expires_at > ${NOW})
-    OR (EXISTS (SELECT 1 FROM domain_blocks)
-      AND (SELECT domain FROM accounts WHERE id = ${column}) IN (SELECT domain FROM domain_blocks)))`;
-}
-
 /** The scanned row's name in the timeline queries; the home test also runs on a boost's original. */
-const ROW = sql.raw("statuses");
-
-/** Not hidden itself, and when a boost, its original is neither gone nor by a hidden account. */
-function notHidden(ownerId: string, t: SQL = ROW): SQL {
-  return sql`NOT ${hiddenAccount(ownerId, sql`${t}.account_id`)}
-    AND (${t}.reblog_of_id IS NULL OR EXISTS (
-      SELECT 1 FROM statuses o WHERE o.id = ${t}.reblog_of_id AND o.deleted_at IS NULL
-        AND NOT ${hiddenAccount(ownerId, sql`o.account_id`)}))`;
-}
+const ROW = row("statuses");
 
 const followed = (ownerId: string) =>
   sql`(SELECT target_account_id FROM follows WHERE account_id = ${ownerId} AND accepted = 1)`;
-
-/** Direct statuses only when the owner wrote them or is mentioned in them. */
-function directVisible(ownerId: string, ownerUri: string, t: SQL = ROW): SQL {
-  return sql`(${t}.visibility <> 'direct' OR ${t}.account_id = ${ownerId}
-    OR EXISTS (SELECT 1 FROM json_each(${t}.mentions) m WHERE json_extract(m.value, '$.uri') = ${ownerUri}))`;
-}
 
 function query(ctx: Ctx, where: SQL, page: Page) {
   return ctx.db
@@ -69,7 +47,7 @@ export async function homeTimeline(ctx: Ctx, page: Page): Promise<Status[]> {
 
 /** The home timeline's SQL, for EXPLAIN QUERY PLAN in tests and benchmarks. */
 export async function homeTimelineSql(ctx: Ctx, page: Page) {
-  return query(ctx, await homeWhere(ctx), page).toSQL();
+  return timelineSql.home(ctx, page);
 }
 
 /**
@@ -80,7 +58,8 @@ export async function homeTimelineSql(ctx: Ctx, page: Page) {
 const REBLOG_FALLOFF = 40;
 
 /** Whether the row `t` belongs at home by who wrote it, what it answers and who may see it. */
-function homeConditions(o: string, ownerUri: string, t: SQL): SQL {
+function homeConditions(owner: Owner, t: SQL): SQL {
+  const o = owner.id;
   const fromFollowed = sql`(${t}.account_id IN ${followed(o)}
     AND ${t}.account_id NOT IN (SELECT la.account_id FROM list_accounts la JOIN lists l ON l.id = la.list_id WHERE l.exclusive = 1)
     AND (${t}.reblog_of_id IS NULL
@@ -96,7 +75,7 @@ function homeConditions(o: string, ownerUri: string, t: SQL): SQL {
       ${t}.in_reply_to_account_id = ${o} OR ${t}.in_reply_to_account_id = ${t}.account_id
       OR ${t}.in_reply_to_account_id IN ${followed(o)})))`;
   return sql`(${t}.account_id = ${o} OR ${fromFollowed} OR ${withFollowedTag})
-    AND ${replyOk} AND ${directVisible(o, ownerUri, t)} AND (${t}.account_id = ${o} OR ${notHidden(o, t)})`;
+    AND ${replyOk} AND ${directVisibleSql(owner, t)} AND ${statusShownSql(o, t)}`;
 }
 
 async function homeWhere(ctx: Ctx): Promise<SQL> {
@@ -108,11 +87,11 @@ async function homeWhere(ctx: Ctx): Promise<SQL> {
   // it holds for every page whatever max_id, since_id or min_id bound it.
   const notShownAbove = sql`(statuses.reblog_of_id IS NULL OR NOT EXISTS (
     SELECT 1 FROM statuses orig WHERE orig.id = statuses.reblog_of_id AND orig.deleted_at IS NULL
-      AND ${homeConditions(o, owner.uri, sql.raw("orig"))}
+      AND ${homeConditions(owner, row("orig"))}
       AND NOT EXISTS (SELECT 1 FROM statuses h WHERE h.id > orig.id AND h.id < statuses.id
         AND h.deleted_at IS NULL AND (h.account_id = ${o} OR h.account_id IN ${followed(o)})
         ORDER BY h.id LIMIT 1 OFFSET ${REBLOG_FALLOFF - 1})))`;
-  return sql`${homeConditions(o, owner.uri, ROW)} AND ${notShownAbove}`;
+  return sql`${homeConditions(owner, ROW)} AND ${notShownAbove}`;
 }
 
 export interface PublicOptions {
@@ -125,7 +104,7 @@ function publicWhere(ownerId: string, opts: PublicOptions): SQL {
   const parts: SQL[] = [
     sql`statuses.visibility = 'public'`,
     sql`statuses.reblog_of_id IS NULL`,
-    sql`(statuses.account_id = ${ownerId} OR ${notHidden(ownerId)})`,
+    statusShownSql(ownerId, ROW),
   ];
   if (opts.local) parts.push(sql`statuses.local = 1`);
   else if (opts.remote) parts.push(sql`statuses.local = 0`);
@@ -138,9 +117,13 @@ function publicWhere(ownerId: string, opts: PublicOptions): SQL {
  * other than an author's replies to itself (Mastodon's PublicFeed without_replies_scope).
  */
 export async function publicTimeline(ctx: Ctx, page: Page, opts: PublicOptions): Promise<Status[]> {
+  return run(ctx, await publicTimelineWhere(ctx, opts), page);
+}
+
+async function publicTimelineWhere(ctx: Ctx, opts: PublicOptions): Promise<SQL> {
   const { owner } = await ctx.instance();
   const noReplies = sql`(statuses.in_reply_to_uri IS NULL OR statuses.in_reply_to_account_id = statuses.account_id)`;
-  return run(ctx, sql`${publicWhere(owner.id, opts)} AND ${noReplies}`, page);
+  return sql`${publicWhere(owner.id, opts)} AND ${noReplies}`;
 }
 
 export interface TagOptions extends PublicOptions {
@@ -151,6 +134,10 @@ export interface TagOptions extends PublicOptions {
 
 /** Public posts tagged `tag` (or any of `any`), having all of `all` and none of `none`. */
 export async function tagTimeline(ctx: Ctx, tag: string, page: Page, opts: TagOptions): Promise<Status[]> {
+  return run(ctx, await tagWhere(ctx, tag, opts), page);
+}
+
+async function tagWhere(ctx: Ctx, tag: string, opts: TagOptions): Promise<SQL> {
   const { owner } = await ctx.instance();
   // Tag names are matched as stored: normalized as Mastodon does (#Café, #cafe and #ｃａｆｅ are one tag).
   const anyOf = [...new Set([tag, ...(opts.any ?? [])].map(normalizeTag))];
@@ -165,18 +152,23 @@ export async function tagTimeline(ctx: Ctx, tag: string, page: Page, opts: TagOp
     parts.push(sql`EXISTS (SELECT 1 FROM status_tags WHERE name = ${t} AND status_id = statuses.id)`);
   for (const t of new Set((opts.none ?? []).map(normalizeTag)))
     parts.push(sql`NOT EXISTS (SELECT 1 FROM status_tags WHERE name = ${t} AND status_id = statuses.id)`);
-  return run(ctx, sql.join(parts, sql` AND `), page);
+  return sql.join(parts, sql` AND `);
 }
 
 /**
  * A list: statuses and boosts of its members (boosts as at home), replies per the list's
  * replies_policy: "followed" to anyone the owner follows, "list" to members, "none" only self-replies.
  */
-export async function listTimeline(
-  ctx: Ctx,
-  list: { id: string; repliesPolicy: "followed" | "list" | "none" },
-  page: Page,
-): Promise<Status[]> {
+export async function listTimeline(ctx: Ctx, list: ListRef, page: Page): Promise<Status[]> {
+  return run(ctx, await listWhere(ctx, list), page);
+}
+
+export interface ListRef {
+  id: string;
+  repliesPolicy: "followed" | "list" | "none";
+}
+
+async function listWhere(ctx: Ctx, list: ListRef): Promise<SQL> {
   const { owner } = await ctx.instance();
   const o = owner.id;
   const members = sql`(SELECT account_id FROM list_accounts WHERE list_id = ${list.id})`;
@@ -191,6 +183,16 @@ export async function listTimeline(
       OR statuses.account_id NOT IN (SELECT target_account_id FROM follows WHERE account_id = ${o} AND show_reblogs = 0))
     AND (statuses.in_reply_to_uri IS NULL OR (statuses.in_reply_to_account_id IS NOT NULL AND (
       statuses.in_reply_to_account_id = statuses.account_id${replyTargets})))
-    AND ${directVisible(o, owner.uri)} AND ${notHidden(o)}`;
-  return run(ctx, where, page);
+    AND ${directVisibleSql(owner, ROW)} AND ${statusShownSql(o, ROW)}`;
+  return where;
 }
+
+/** Each timeline's SQL, for EXPLAIN QUERY PLAN and row counts in tests and benchmarks. */
+export const timelineSql = {
+  home: async (ctx: Ctx, page: Page) => query(ctx, await homeWhere(ctx), page).toSQL(),
+  public: async (ctx: Ctx, page: Page, opts: PublicOptions = {}) =>
+    query(ctx, await publicTimelineWhere(ctx, opts), page).toSQL(),
+  tag: async (ctx: Ctx, tag: string, page: Page, opts: TagOptions = {}) =>
+    query(ctx, await tagWhere(ctx, tag, opts), page).toSQL(),
+  list: async (ctx: Ctx, list: ListRef, page: Page) => query(ctx, await listWhere(ctx, list), page).toSQL(),
+};

@@ -3,6 +3,7 @@ import type { Ctx } from "../context";
 import type { Status } from "../db/client";
 import { accounts, statuses, statusTags } from "../db/schema";
 import { minIdAt } from "../lib/ids";
+import { hiddenAccountSql } from "./visibility";
 
 /**
  * Trends computed from what Perch stores, without review: a single-user server sees only its own
@@ -10,7 +11,6 @@ import { minIdAt } from "../lib/ids";
  */
 
 const DAY = 24 * 60 * 60 * 1000;
-const NOW = sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
 
 /** Days of posts a tag's trend counts. */
 export const TAG_TREND_DAYS = 7;
@@ -19,12 +19,10 @@ export const STATUS_TREND_DAYS = 3;
 /** Most recent candidates scored for trending statuses. */
 const STATUS_CANDIDATES = 500;
 
-/** Public, undeleted, not a boost, and by an account the owner has not blocked, muted or domain-blocked. */
+/** Public, undeleted, not a boost, and by an account not hidden from the owner (./visibility.ts). */
 function visibleOriginal(ownerId: string): SQL {
   return sql`${statuses.visibility} = 'public' AND ${statuses.deletedAt} IS NULL AND ${statuses.reblogOfId} IS NULL
-    AND ${statuses.accountId} NOT IN (SELECT target_account_id FROM blocks WHERE account_id = ${ownerId})
-    AND ${statuses.accountId} NOT IN (SELECT target_account_id FROM mutes WHERE expires_at IS NULL OR expires_at > ${NOW})
-    AND ${accounts.domain} NOT IN (SELECT domain FROM domain_blocks)`;
+    AND NOT ${hiddenAccountSql(ownerId, statuses.accountId, { domain: accounts.domain })}`;
 }
 
 /**

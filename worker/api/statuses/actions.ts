@@ -1,5 +1,5 @@
 import { Hono, type Context } from "hono";
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { AppEnv } from "../../app";
 import type { Status } from "../../db/client";
@@ -7,6 +7,7 @@ import { accounts, bookmarks, favourites, statuses } from "../../db/schema";
 import { newId } from "../../lib/ids";
 import { requireToken } from "../../oauth/middleware";
 import { announce, like, pin, unannounce, unlike, unpin } from "../../services/interactions";
+import { hiddenAccountSql } from "../../services/visibility";
 import { presentAccounts } from "../entities/account";
 import { parseWith, readInput } from "../input";
 import { pageOrder, pageRows, pageWhere, readPage, setLink } from "../pagination";
@@ -22,7 +23,8 @@ import {
 
 /**
  * What the owner does with a status: favourite, boost, bookmark, pin, mute its conversation; and who
- * favourited or boosted it. https://docs.joinmastodon.org/methods/statuses/
+ * favourited or boosted it (accounts hidden from the owner left out, as on Mastodon).
+ * https://docs.joinmastodon.org/methods/statuses/
  */
 export const statusesActions = new Hono<AppEnv>();
 
@@ -127,10 +129,18 @@ statusesActions.get("/api/v1/statuses/:id/favourited_by", async (c) => {
   const owner = await ownerViewing(c, "read:accounts");
   const s = await originalOf(ctx, await findVisible(ctx, c.req.param("id"), owner));
   const page = readPage(c, { defaultLimit: 40, maxLimit: 80 });
+  const ownerId = (await ctx.instance()).owner.id;
   const rows = await ctx.db
     .select({ id: favourites.id, accountId: favourites.accountId })
     .from(favourites)
-    .where(and(eq(favourites.statusId, s.id), isNull(favourites.emoji), pageWhere(favourites.id, page)))
+    .where(
+      and(
+        eq(favourites.statusId, s.id),
+        isNull(favourites.emoji),
+        sql`NOT ${hiddenAccountSql(ownerId, favourites.accountId)}`,
+        pageWhere(favourites.id, page),
+      ),
+    )
     .orderBy(pageOrder(favourites.id, page))
     .limit(page.limit);
   return accountPage(c, pageRows(rows, page));
@@ -141,10 +151,18 @@ statusesActions.get("/api/v1/statuses/:id/reblogged_by", async (c) => {
   const owner = await ownerViewing(c, "read:accounts");
   const s = await originalOf(ctx, await findVisible(ctx, c.req.param("id"), owner));
   const page = readPage(c, { defaultLimit: 40, maxLimit: 80 });
+  const ownerId = (await ctx.instance()).owner.id;
   const rows = await ctx.db
     .select({ id: statuses.id, accountId: statuses.accountId })
     .from(statuses)
-    .where(and(eq(statuses.reblogOfId, s.id), isNull(statuses.deletedAt), pageWhere(statuses.id, page)))
+    .where(
+      and(
+        eq(statuses.reblogOfId, s.id),
+        isNull(statuses.deletedAt),
+        sql`NOT ${hiddenAccountSql(ownerId, statuses.accountId)}`,
+        pageWhere(statuses.id, page),
+      ),
+    )
     .orderBy(pageOrder(statuses.id, page))
     .limit(page.limit);
   return accountPage(c, pageRows(rows, page));

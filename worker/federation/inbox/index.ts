@@ -3,7 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
 import { blocks } from "../../db/schema";
-import { blockedDomains, domainIsBlocked } from "../../services/relationships";
+import { domainIsBlocked, loadBlockedDomains } from "../../services/visibility";
 import type { Instance } from "../../services/instance";
 import { findAccountByUri, resolveAccount } from "../../services/accounts";
 import type { ReceivedActivity } from "../../queues/messages";
@@ -118,11 +118,12 @@ const domainsByCtx = new WeakMap<Ctx, Promise<Set<string>>>();
 /** Whether the actor's host is a blocked domain or a subdomain of one: nothing from it is accepted. */
 export async function fromBlockedDomain(ctx: Ctx, actorUri: string): Promise<boolean> {
   let domains = domainsByCtx.get(ctx);
-  if (!domains) domainsByCtx.set(ctx, (domains = blockedDomains(ctx)));
+  if (!domains) domainsByCtx.set(ctx, (domains = loadBlockedDomains(ctx)));
   const blocked = await domains;
   if (blocked.size === 0) return false;
   try {
-    return domainIsBlocked(blocked, new URL(actorUri).hostname);
+    // The host with its port, as accounts store their domain: the rule ignores the port.
+    return domainIsBlocked(blocked, new URL(actorUri).host);
   } catch {
     return false;
   }
