@@ -20,6 +20,11 @@ export const ACTOR_CONTEXT = [
     discoverable: "toot:discoverable",
     indexable: "toot:indexable",
     webfinger: "https://purl.archive.org/socialweb/webfinger#webfinger",
+    assertionMethod: {
+      "@id": "https://w3id.org/security#assertionMethod",
+      "@type": "@id",
+      "@container": "@set",
+    },
   },
 ];
 
@@ -31,6 +36,7 @@ export const OBJECT_CONTEXT = [
     Hashtag: "as:Hashtag",
     toot: "http://joinmastodon.org/ns#",
     votersCount: "toot:votersCount",
+    blurhash: "toot:blurhash",
   },
 ];
 

@@ -12,7 +12,10 @@ export interface ReceivedActivity {
   activity: Record<string, unknown>;
   /** The actor URI whose key signed the request. */
   signer: string;
-  /** True when an FEP-8b32 proof on the activity verified for its actor. */
+  /**
+   * True when the actor's own signature in the activity verified: an FEP-8b32 proof, or (for an
+   * activity a third party forwarded) the LD signature Mastodon adds to public activities.
+   */
   proofVerified: boolean;
   receivedAt: string;
 }

@@ -5,15 +5,16 @@ import type { Ctx } from "../../context";
 import { readBodyCapped, MAX_INBOX_BODY } from "../../lib/body";
 import { badRequest, HttpError, notFound, unauthorized } from "../../lib/errors";
 import { verifyRequest, type VerifyFailure } from "../../lib/http-signatures";
-import { verifyProof } from "../../lib/proofs";
-import { decodeEd25519PublicKey } from "../../lib/multikey";
 import { MAX_ACTIVITY_DEPTH, nestsDeeperThan } from "../../lib/json-depth";
 import { INLINE_MESSAGE_BYTES, type InboxMessage } from "../../queues/messages";
-import { inboxSeen, remoteKeys } from "../../db/schema";
-import { resolveAccount } from "../../services/accounts";
+import { inboxSeen } from "../../db/schema";
 import { createKeyLookup } from "../key-lookup";
 import { Activity, hostOf, objectId } from "../schemas";
 import { uris } from "../uris";
+import { relayControl, receiveFromRelay } from "../relay-inbox";
+import { authenticateDocument, checkProof } from "../document-auth";
+import { relayForSigner } from "../../services/relays";
+import { countRelayed } from "../../services/relay-accounting";
 
 /**
  * The personal and shared inbox. The fast path only: size, digest and signature, origin checks,
@@ -63,15 +64,22 @@ export async function receive(ctx: Ctx, request: Request): Promise<Response> {
   if (!verified.ok) throw signatureError(verified.reason);
   const signer = keys.ownerOf(verified.keyId);
   if (!signer) throw unauthorized("Signing key has no known owner", "unknown_key");
+  // Relay traffic goes its own way (federation/relay-inbox.ts), counted from here on.
+  const relay = await relayForSigner(ctx, signer);
 
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(body));
   } catch {
+    if (relay) countRelayed(ctx, relay.id, "invalid");
     throw badRequest("Body is not valid JSON", "bad_json");
   }
   if (nestsDeeperThan(json, MAX_ACTIVITY_DEPTH)) {
+    if (relay) countRelayed(ctx, relay.id, "invalid");
     throw badRequest(`Body nests deeper than ${MAX_ACTIVITY_DEPTH} levels`, "too_deep");
+  }
+  if (relay) {
+    return (await relayControl(ctx, relay, json, signer)) ?? (await receiveFromRelay(ctx, relay, json));
   }
   const parsed = Activity.safeParse(json);
   if (!parsed.success) {
@@ -87,11 +95,16 @@ export async function receive(ctx: Ctx, request: Request): Promise<Response> {
   // its posts, sent on to its followers): there is nothing to learn from them.
   if (isLocalActor(ctx, activity.actor)) return new Response(null, { status: 202 });
 
-  // Origin checks. A forwarded activity (signed by someone other than its actor) is accepted only with
-  // a valid FEP-8b32 proof by its actor, or for a Create or Update whose object the consumer re-fetches
-  // from its origin; anything else from a third party is refused.
+  // Origin checks. A forwarded activity (signed by someone other than its actor) is accepted when its
+  // actor's own signature is in the document (an FEP-8b32 proof, or the LD signature Mastodon puts on
+  // public activities), or for a Create or Update whose object the consumer re-fetches from its
+  // origin; anything else from a third party is refused. A proof that is present must verify.
   let proofVerified = false;
-  if (raw.proof !== undefined) {
+  if (signer !== activity.actor) {
+    proofVerified = (await authenticateDocument(ctx, raw, activity.actor)) !== null;
+    if (!proofVerified && raw.proof !== undefined)
+      throw unauthorized("Object integrity proof does not verify", "bad_proof");
+  } else if (raw.proof !== undefined) {
     proofVerified = await checkProof(ctx, raw, activity.actor);
     if (!proofVerified) throw unauthorized("Object integrity proof does not verify", "bad_proof");
   }
@@ -202,20 +215,4 @@ function signatureError(reason: VerifyFailure): HttpError {
     bad_signature: "Signature does not verify",
   };
   return unauthorized(messages[reason], reason);
-}
-
-async function checkProof(ctx: Ctx, document: Record<string, unknown>, actor: string): Promise<boolean> {
-  const result = await verifyProof(document, async (method) => {
-    const find = async () =>
-      (await ctx.db.select().from(remoteKeys).where(eq(remoteKeys.keyId, method)).limit(1))[0];
-    let row = await find();
-    if (!row) {
-      // The actor's keys are not cached yet (a forwarded activity): fetch the actor from its origin.
-      await resolveAccount(ctx, actor, { refresh: true }).catch(() => undefined);
-      row = await find();
-    }
-    if (!row || row.kind !== "ed25519" || row.ownerUri !== actor) return null;
-    return decodeEd25519PublicKey(row.material);
-  });
-  return result.ok;
 }
