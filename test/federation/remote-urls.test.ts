@@ -79,7 +79,10 @@ describe("remote URLs that are not http(s) never reach a client", () => {
       expect(nonHttpUrls(status.body)).toEqual([]);
       expect(nonHttpUrls(profile.body)).toEqual([]);
       // What is valid is kept: the good attachment, and the fields' and links' text.
-      expect(status.body.media_attachments.map((m: { url: string }) => m.url)).toEqual([GOOD_IMAGE]);
+      // (served through the media proxy; remote_url keeps the original)
+      expect(status.body.media_attachments.map((m: { remote_url: string }) => m.remote_url)).toEqual([
+        GOOD_IMAGE,
+      ]);
       expect(status.body.content).toContain("click");
       expect(profile.body.fields.map((f: { name: string }) => f.name)).toEqual(["site", "other"]);
       // Nor is any of it stored.

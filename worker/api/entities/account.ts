@@ -5,6 +5,7 @@ import type { Account } from "../../db/client";
 import { inChunks } from "../../db/chunks";
 import { accounts } from "../../db/schema";
 import { countsFor } from "../../services/counts";
+import { proxiedMediaUrls, type MediaUrls } from "../../services/media-proxy-urls";
 import { uris } from "../../federation/uris";
 import { MISSING_AVATAR_PATH, MISSING_HEADER_PATH } from "../default-images";
 
@@ -48,20 +49,27 @@ interface AccountEntity {
   moved?: AccountEntity;
 }
 
+/** The images of accounts, for `proxiedMediaUrls` to sign before serializing them. */
+export function accountImages(list: Account[]): string[] {
+  return list.flatMap((a) => [a.avatarUrl, a.headerUrl]).filter((u): u is string => !!u);
+}
+
 /**
  * An account as Mastodon's Account entity. https://docs.joinmastodon.org/entities/Account/
  * `moved` is the serialized account it moved to (`movedTo`), when that account is stored; without
- * it the field is left out, as Mastodon does when the target is unknown.
+ * it the field is left out, as Mastodon does when the target is unknown. Remote images go through
+ * the media proxy (`media`, signed for `accountImages`); the default images stay as they are.
  */
 export function serializeAccount(
   config: Config,
+  media: MediaUrls,
   a: Account,
   counts: AccountCounts,
   moved?: SerializedAccount,
 ): AccountEntity {
   const base = uris(config).base;
-  const avatar = a.avatarUrl ?? `${base}${MISSING_AVATAR_PATH}`;
-  const header = a.headerUrl ?? `${base}${MISSING_HEADER_PATH}`;
+  const avatar = a.avatarUrl ? media(a.avatarUrl) : `${base}${MISSING_AVATAR_PATH}`;
+  const header = a.headerUrl ? media(a.headerUrl) : `${base}${MISSING_HEADER_PATH}`;
   return {
     id: a.id,
     username: a.username,
@@ -119,7 +127,8 @@ export function serializeCredentialAccount(
   moved?: SerializedAccount,
 ) {
   return {
-    ...serializeAccount(config, a, counts, moved),
+    // The owner's images are uploads served here (services/profile.ts), never proxied.
+    ...serializeAccount(config, (url) => url, a, counts, moved),
     hide_collections: prefs.hideCollections,
     source: {
       privacy: prefs.privacy,
@@ -147,16 +156,18 @@ export function serializeCredentialAccount(
  */
 export async function presentAccounts(ctx: Ctx, list: Account[]): Promise<Map<string, SerializedAccount>> {
   const out = new Map<string, SerializedAccount>();
-  const [counts, moved] = await Promise.all([
+  const [counts, moved, media] = await Promise.all([
     countsFor(
       ctx,
       list.map((a) => a.id),
     ),
     movedTargets(ctx, list),
+    proxiedMediaUrls(ctx, accountImages(list)),
   ]);
   for (const a of list) {
     const c = counts.get(a.id);
-    if (c) out.set(a.id, serializeAccount(ctx.config, a, c, a.movedTo ? moved.get(a.movedTo) : undefined));
+    if (c)
+      out.set(a.id, serializeAccount(ctx.config, media, a, c, a.movedTo ? moved.get(a.movedTo) : undefined));
   }
   return out;
 }
@@ -172,13 +183,16 @@ export async function movedTargets(ctx: Ctx, list: Account[]): Promise<Map<strin
   if (uris.length === 0) return out;
   const rows = await inChunks(uris, (c) => ctx.db.select().from(accounts).where(inArray(accounts.uri, c)));
   if (rows.length === 0) return out;
-  const counts = await countsFor(
-    ctx,
-    rows.map((a) => a.id),
-  );
+  const [counts, media] = await Promise.all([
+    countsFor(
+      ctx,
+      rows.map((a) => a.id),
+    ),
+    proxiedMediaUrls(ctx, accountImages(rows)),
+  ]);
   for (const a of rows) {
     const c = counts.get(a.id);
-    if (c) out.set(a.uri, serializeAccount(ctx.config, a, c));
+    if (c) out.set(a.uri, serializeAccount(ctx.config, media, a, c));
   }
   return out;
 }

@@ -24,7 +24,8 @@ import {
   type FilterContext,
   type LoadedFilter,
 } from "../../services/filters";
-import { movedTargets, serializeAccount, type SerializedAccount } from "./account";
+import { proxiedMediaUrls, type MediaUrls } from "../../services/media-proxy-urls";
+import { accountImages, movedTargets, serializeAccount, type SerializedAccount } from "./account";
 import { serializeAttachment, serializeMediaRow } from "./media";
 
 type Item = BatchItem<"sqlite">;
@@ -181,12 +182,17 @@ export async function presentStatuses(
   const media = res(hMedia);
 
   // Authors that moved show the account they moved to: one more round trip, only when one did.
-  const moved = await movedTargets(ctx, authorRows);
+  // Remote images, attachments and emoji go through the media proxy, their URLs signed here.
+  const [moved, mediaUrls] = await Promise.all([
+    movedTargets(ctx, authorRows),
+    proxiedMediaUrls(ctx, [...accountImages(authorRows), ...remoteMedia(all, reactionRows)]),
+  ]);
   const authors = new Map(
     authorRows.map((a) => [
       a.id,
       serializeAccount(
         ctx.config,
+        mediaUrls,
         a,
         counts.get(a.id) ?? { followers: 0, following: 0, statuses: 0, lastStatusAt: null },
         a.movedTo ? moved.get(a.movedTo) : undefined,
@@ -230,7 +236,7 @@ export async function presentStatuses(
         reactions: inner.reactions,
       };
     }
-    const shown = reactions.get(s.id) ?? [];
+    const shown = (reactions.get(s.id) ?? []).map((r) => (r.url ? { ...r, url: mediaUrls(r.url) } : r));
     const ownVotes = myVotes.filter((v) => v.statusId === s.id).map((v) => v.choice);
     return {
       ...shell(s, account),
@@ -252,7 +258,9 @@ export async function presentStatuses(
       muted: false,
       media_attachments: s.attachments.map((a, i) => {
         const row = a.mediaId ? mediaRows.get(a.mediaId) : undefined;
-        return row ? serializeMediaRow(ctx.config, row) : serializeAttachment(s.id, i, a, s.local);
+        return row
+          ? serializeMediaRow(ctx.config, row)
+          : proxied(mediaUrls, serializeAttachment(s.id, i, a, s.local));
       }),
       mentions: s.mentions.flatMap((m) => {
         const a = accountByUri.get(m.uri);
@@ -287,6 +295,17 @@ export async function presentStatuses(
     if (r) out.push(r);
   }
   return out;
+}
+
+/** The media URLs of statuses and of custom emoji reactions, for the proxy to sign (Perch's own are skipped). */
+function remoteMedia(rows: Status[], reactionRows: { url: string | null }[]): string[] {
+  const files = rows.flatMap((s) => s.attachments.flatMap((a) => [a.url, a.previewUrl]));
+  return [...files, ...reactionRows.map((r) => r.url)].filter((u): u is string => !!u);
+}
+
+/** A stored attachment with its files through the media proxy; `remote_url` keeps the original. */
+function proxied(media: MediaUrls, m: ReturnType<typeof serializeAttachment>) {
+  return { ...m, url: media(m.url), preview_url: media(m.preview_url) };
 }
 
 /** The fields a boost and its original share (the boost's own id, author, time and visibility). */

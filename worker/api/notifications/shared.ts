@@ -1,3 +1,4 @@
+import { proxiedMediaUrls } from "../../services/media-proxy-urls";
 import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Ctx } from "../../context";
@@ -14,6 +15,7 @@ import { inChunks } from "../../db/chunks";
 import { notFound } from "../../lib/errors";
 import { requireToken } from "../../oauth/middleware";
 import { GROUPED_TYPES } from "../../services/notifications";
+import { hiddenAccountSql } from "../../services/visibility";
 import { presentAccounts, type SerializedAccount } from "../entities/account";
 import { presentStatuses, type SerializedStatus } from "../entities/status";
 import { p } from "../input";
@@ -39,7 +41,6 @@ export const TYPES: readonly NotificationType[] = [
   "pleroma:emoji_reaction",
 ];
 export const ID = /^\d{1,20}$/;
-export const NOW = sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
 
 export const TypeList = p.list(z.string().max(50), 20).optional();
 export const ListParams = z.object({
@@ -57,15 +58,14 @@ export const known = (list: string[] | undefined) =>
 
 /**
  * What every listing shows: not about a deleted status, not from an account hidden now (blocked,
- * muted with notifications, on a blocked domain), and of the requested types.
+ * muted with notifications, on a blocked domain or a subdomain of one: services/visibility.ts), and
+ * of the requested types.
  */
 export async function visibleWhere(ctx: Ctx, q: ListQuery): Promise<SQL> {
   const { owner } = await ctx.instance();
   const conds: SQL[] = [
     sql`(${notifications.statusId} IS NULL OR EXISTS (SELECT 1 FROM statuses s WHERE s.id = ${notifications.statusId} AND s.deleted_at IS NULL))`,
-    sql`${notifications.fromAccountId} NOT IN (SELECT target_account_id FROM blocks WHERE account_id = ${owner.id})`,
-    sql`${notifications.fromAccountId} NOT IN (SELECT target_account_id FROM mutes WHERE notifications = 1 AND (expires_at IS NULL OR expires_at > ${NOW}))`,
-    sql`${notifications.fromAccountId} NOT IN (SELECT a.id FROM domain_blocks d JOIN accounts a ON a.domain = d.domain)`,
+    sql`NOT ${hiddenAccountSql(owner.id, notifications.fromAccountId, { notifications: true })}`,
     // A reaction shows while it stands: an undone one is gone even if its notification row is not.
     sql`(${notifications.type} <> 'pleroma:emoji_reaction' OR EXISTS (SELECT 1 FROM favourites f WHERE f.uri = ${notifications.activityUri} AND f.emoji IS NOT NULL))`,
   ];
@@ -135,12 +135,19 @@ export async function load(
     presentAccounts(ctx, accountRows),
     presentStatuses(ctx, statusRows, { filterContext: "notifications" }),
   ]);
+  // Custom emoji images of reactions are remote: through the media proxy, as everywhere.
+  const media = await proxiedMediaUrls(
+    ctx,
+    reactionRows.map((r) => r.url),
+  );
   return {
     accounts: presentedAccounts,
     statuses: new Map(presentedStatuses.map((s) => [s.id, s])),
     accountRows: new Map(accountRows.map((a) => [a.id, a])),
     emojis: new Map(
-      reactionRows.flatMap((r) => (r.emoji ? [[r.uri, { emoji: r.emoji, url: r.url }] as const] : [])),
+      reactionRows.flatMap((r) =>
+        r.emoji ? [[r.uri, { emoji: r.emoji, url: r.url ? media(r.url) : null }] as const] : [],
+      ),
     ),
   };
 }

@@ -1,3 +1,4 @@
+import { proxiedMediaUrls } from "../../services/media-proxy-urls";
 import { Hono } from "hono";
 import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import { z } from "zod";
@@ -9,6 +10,7 @@ import { statusLength } from "../../lib/text/format";
 import { requireToken } from "../../oauth/middleware";
 import { deleteNote, editNote, publishNote, type PollInput } from "../../services/posting";
 import { loadPreferences } from "../../services/profile";
+import { filterShown } from "../../services/visibility";
 import { presentAccount } from "../entities/account";
 import { serializeAttachment, serializeMediaRow } from "../entities/media";
 import { p, readInput, parseWith } from "../input";
@@ -238,6 +240,11 @@ statusesCore.get("/api/v1/statuses/:id/history", async (c) => {
       createdAt: row.editedAt ?? row.publishedAt,
     },
   ];
+  // Remote attachments of earlier versions go through the media proxy, as the status's own do.
+  const urls = await proxiedMediaUrls(
+    ctx,
+    versions.flatMap((v) => v.attachments.flatMap((a) => (a.mediaId ? [] : [a.url, a.previewUrl]))),
+  );
   return c.json(
     versions.map((v) => ({
       content: v.content,
@@ -248,7 +255,9 @@ statusesCore.get("/api/v1/statuses/:id/history", async (c) => {
       poll: editPoll(v.poll ?? null),
       media_attachments: v.attachments.map((a, i) => {
         const m = a.mediaId ? mediaById.get(a.mediaId) : undefined;
-        return m ? serializeMediaRow(ctx.config, m) : serializeAttachment(row.id, i, a, row.local);
+        if (m) return serializeMediaRow(ctx.config, m);
+        const x = serializeAttachment(row.id, i, a, row.local);
+        return { ...x, url: urls(x.url), preview_url: x.preview_url ? urls(x.preview_url) : x.preview_url };
       }),
       emojis: [],
     })),
@@ -288,9 +297,20 @@ statusesCore.get("/api/v1/statuses/:id/context", async (c) => {
     }
   };
   walk(row.uri);
+  // Posts by accounts hidden from the owner leave the thread, as Mastodon's StatusFilter takes them
+  // out of a context; replies to them stay. The status asked for is shown whoever wrote it.
+  const shown = new Set((await filterShown(ctx, [...ancestors, ...descendants])).map((s) => s.id));
   const [a, d] = await Promise.all([
-    present(ctx, ancestors, { filterContext: "thread" }),
-    present(ctx, descendants, { filterContext: "thread" }),
+    present(
+      ctx,
+      ancestors.filter((s) => shown.has(s.id)),
+      { filterContext: "thread" },
+    ),
+    present(
+      ctx,
+      descendants.filter((s) => shown.has(s.id)),
+      { filterContext: "thread" },
+    ),
   ]);
   return c.json({ ancestors: a, descendants: d });
 });
