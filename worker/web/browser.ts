@@ -12,7 +12,7 @@ export const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /** Paths that answer machines (API, OAuth endpoints, discovery, inboxes): their errors stay JSON. */
-const MACHINE_PATHS = /^\/(?:api|oauth|\.well-known|nodeinfo|_perch)(?:\/|$)|(?:^|\/)inbox\/?$/;
+const MACHINE_PATHS = /^\/(?:api|admin\/api|oauth|\.well-known|nodeinfo|_perch)(?:\/|$)|(?:^|\/)inbox\/?$/;
 
 /** The quality an Accept header gives `text/html` when it names it, and the best it gives anything. */
 function acceptQualities(accept: string): { html: number; best: number } {
