@@ -32,11 +32,16 @@ import { token } from "./oauth/token";
 import { mapServiceError, ownerApi } from "./owner/routes";
 import { IdentityLockedError } from "./services/instance";
 import { browserPages } from "./web/browser";
+import { mediaProxy } from "./web/media-proxy";
+import { ownerWeb } from "./web/owner-pages";
+import { relayWeb } from "./web/relays";
+import type { OwnerSession } from "./web/session";
 import { pages } from "./web/routes";
 
 export interface AppEnv {
   Bindings: Bindings;
-  Variables: { ctx: Ctx; token: TokenInfo };
+  /** `ownerSession` is set behind the owner's web login (worker/web/session.ts). */
+  Variables: { ctx: Ctx; token: TokenInfo; ownerSession?: OwnerSession };
 }
 
 export function createApp() {
@@ -76,6 +81,7 @@ export function createApp() {
   app.route("/", profileApi);
   app.route("/", accountsApi);
   app.route("/", statusesApi);
+  app.route("/", mediaProxy);
   app.route("/", mediaApi);
   app.route("/", searchApi);
   app.route("/", timelinesApi);
@@ -88,6 +94,8 @@ export function createApp() {
   app.route("/", trendsApi);
   app.route("/", relationshipsApi);
   app.route("/", miscApi);
+  app.route("/", ownerWeb);
+  app.route("/", relayWeb);
   app.route("/", pages);
 
   app.notFound((c) => c.json({ error: "Record not found" }, 404));

@@ -14,6 +14,8 @@ export interface Bindings {
   USERNAME?: string;
   OWNER_PASSWORD?: string;
   ALLOW_LOOPBACK_FEDERATION?: string;
+  /** How long relay counts are gathered before they are written (ms; default 1000). */
+  RELAY_COUNT_FLUSH_MS?: string;
   /** Shown to clients as the server's contact address; defaults to USERNAME@ACCOUNT_DOMAIN. */
   CONTACT_EMAIL?: string;
 }

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { hiddenAccountSql } from "../services/visibility";
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { AppEnv } from "../app";
@@ -61,8 +62,8 @@ miscApi.get("/api/v1/directory", async (c) => {
         eq(accounts.discoverable, true),
         isNull(accounts.movedTo),
         q.local ? eq(accounts.local, true) : undefined,
-        sql`${accounts.id} NOT IN (SELECT target_account_id FROM blocks WHERE account_id = ${owner.id})`,
-        sql`${accounts.domain} NOT IN (SELECT domain FROM domain_blocks)`,
+        // Blocked, muted, or on a blocked domain or its subdomain: not offered (services/visibility).
+        sql`NOT ${hiddenAccountSql(owner.id, accounts.id, { domain: accounts.domain })}`,
         q.order === "new" ? undefined : sql`${lastStatus} IS NOT NULL`,
       ),
     )

@@ -13,6 +13,7 @@ import {
   searchStatuses,
 } from "../services/search";
 import { presentTags } from "../services/tags";
+import { searchRelayPosts } from "../services/relay-posts";
 import { presentAccounts } from "./entities/account";
 import { presentStatuses } from "./entities/status";
 import { p, parseWith, readInput } from "./input";
@@ -89,14 +90,20 @@ searchApi.get(
         accountRows = [...accountRows, ...stored.filter((a) => !seen.has(a.id))].slice(0, limit);
       }
       if (wants("statuses") && signedIn) {
-        statusRows = await searchStatuses(ctx, {
-          q,
+        const query = {
           limit,
           offset,
           accountId: input.account_id,
           maxId: input.max_id,
           minId: input.min_id,
-        });
+        };
+        const [stored, relayed] = await Promise.all([
+          searchStatuses(ctx, { q, ...query }),
+          searchRelayPosts(ctx, q, query),
+        ]);
+        // Newest first across both; with an offset each source is paged alike, which is close
+        // enough for a search (Mastodon's own search is not exact under offsets either).
+        statusRows = [...stored, ...relayed].sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, limit);
       }
       if (wants("hashtags") && !q.includes("@")) {
         tagNames = await searchHashtags(ctx, q, limit, offset, { followed: signedIn });

@@ -8,6 +8,7 @@ import { notFound } from "../lib/errors";
 import { requireToken } from "../oauth/middleware";
 import type { FilterContext } from "../services/filters";
 import { homeTimeline, listTimeline, publicTimeline, tagTimeline } from "../services/timelines";
+import { mergePages, relayTimeline } from "../services/relay-posts";
 import { presentStatuses } from "./entities/status";
 import { p, parseWith, readInput } from "./input";
 import { readPage, setLink } from "./pagination";
@@ -42,12 +43,13 @@ const PublicParams = z.object({
 timelinesApi.get("/api/v1/timelines/public", async (c) => {
   const page = readPage(c);
   const q = parseWith(PublicParams, await readInput(c));
-  const rows = await publicTimeline(c.var.ctx, page, {
-    local: q.local ?? false,
-    remote: q.remote ?? false,
-    onlyMedia: q.only_media ?? false,
-  });
-  return respond(c, rows, "public");
+  const opts = { local: q.local ?? false, remote: q.remote ?? false, onlyMedia: q.only_media ?? false };
+  const [rows, relayed] = await Promise.all([
+    publicTimeline(c.var.ctx, page, opts),
+    // Relayed posts are remote: they belong to the federated timeline, not the local one.
+    opts.local ? [] : relayTimeline(c.var.ctx, page, { onlyMedia: opts.onlyMedia }),
+  ]);
+  return respond(c, mergePages(rows, relayed, page), "public");
 });
 
 const TagName = z
@@ -68,15 +70,26 @@ timelinesApi.get("/api/v1/timelines/tag/:hashtag", async (c) => {
   const tag = c.req.param("hashtag").replace(/^#/, "");
   if (!TagName.safeParse(tag).success) return c.json([]);
   const q = parseWith(TagParams, await readInput(c));
-  const rows = await tagTimeline(c.var.ctx, tag, page, {
+  const opts = {
     local: q.local ?? false,
     remote: q.remote ?? false,
     onlyMedia: q.only_media ?? false,
     any: q.any ?? [],
     all: q.all ?? [],
     none: q.none ?? [],
-  });
-  return respond(c, rows, "public");
+  };
+  const [rows, relayed] = await Promise.all([
+    tagTimeline(c.var.ctx, tag, page, opts),
+    opts.local
+      ? []
+      : relayTimeline(c.var.ctx, page, {
+          anyTags: [tag, ...opts.any],
+          allTags: opts.all,
+          noneTags: opts.none,
+          onlyMedia: opts.onlyMedia,
+        }),
+  ]);
+  return respond(c, mergePages(rows, relayed, page), "public");
 });
 
 timelinesApi.get("/api/v1/timelines/list/:list_id", requireToken("read:lists", { user: true }), async (c) => {

@@ -4,6 +4,7 @@ import type { Bindings } from "../env";
 import { notifyEndedPolls } from "../services/notifications";
 import { indexStatuses } from "../services/search-index";
 import { renormalizeStoredTags } from "../services/tags";
+import { pruneRelayPosts } from "../services/relay-posts";
 
 /**
  * Cron upkeep, every 15 minutes: forget inbox ids older than a week (redeliveries come within hours),
@@ -43,6 +44,7 @@ export async function upkeep(env: Bindings): Promise<void> {
     jobs.push(["search index", () => indexStatuses(ctx, 2000)]);
     jobs.push(["ended polls", () => notifyEndedPolls(ctx)]);
     jobs.push(["tag names", () => renormalizeStoredTags(ctx)]);
+    jobs.push(["relayed posts past their retention", () => pruneRelayPosts(ctx)]);
   }
   for (const [name, job] of jobs) {
     try {

@@ -1,10 +1,12 @@
 import { and, eq } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Account } from "../db/client";
-import { accounts, follows } from "../db/schema";
-import { ACTIVITY_CONTEXT } from "../federation/jsonld";
+import { accounts, follows, relays } from "../db/schema";
+import { ACTIVITY_CONTEXT, PUBLIC_ALIASES } from "../federation/jsonld";
 import { uris } from "../federation/uris";
 import { createProof } from "../lib/proofs";
+import { signLdSignature } from "../lib/ld-signatures";
+import { localKeys } from "./signing";
 import type { DeliveryMessage } from "../queues/messages";
 import { markFederated } from "./instance";
 
@@ -44,18 +46,30 @@ export async function deliver(
       .where(and(eq(follows.targetAccountId, owner.id), eq(follows.accepted, true)));
     rows.forEach(add);
   }
-  if (inboxes.size === 0) return 0;
-  const body = JSON.stringify(await signActivity(ctx, activity));
+  const relayInboxes =
+    RELAYED_TYPES.has(String(activity.type)) && isPublic(activity) ? await mastodonRelayInboxes(ctx) : [];
+  for (const r of relayInboxes) inboxes.delete(r);
+  if (inboxes.size === 0 && relayInboxes.length === 0) return 0;
   const since = new Date().toISOString();
-  const messages: MessageSendRequest<DeliveryMessage>[] = [...inboxes].map((inbox) => ({
-    body: { inbox, body, signer: "owner", since },
-    contentType: "json",
-  }));
+  const messages: MessageSendRequest<DeliveryMessage>[] = [];
+  if (inboxes.size > 0) {
+    const body = JSON.stringify(await signActivity(ctx, activity));
+    for (const inbox of inboxes)
+      messages.push({ body: { inbox, body, signer: "owner", since }, contentType: "json" });
+  }
+  if (relayInboxes.length > 0) {
+    // What Mastodon-style relays pass on must prove itself to servers that never heard of Perch:
+    // Mastodon checks an LD signature by the author on relayed content (an FEP-8b32 proof and an LD
+    // signature cannot both sign one document, each covering the other, so relays get this copy).
+    const body = JSON.stringify(await ldSignedActivity(ctx, activity));
+    for (const inbox of relayInboxes)
+      messages.push({ body: { inbox, body, signer: "owner", since }, contentType: "json" });
+  }
   for (let i = 0; i < messages.length; i += BATCH) {
     await ctx.env.DELIVERY_QUEUE.sendBatch(messages.slice(i, i + BATCH));
   }
   await markFederated(ctx.db);
-  return inboxes.size;
+  return inboxes.size + relayInboxes.length;
 }
 
 /** The activity with @context and an eddsa-jcs-2022 proof by the owner's Ed25519 key. */
@@ -69,4 +83,31 @@ export async function signActivity(
     privateKeyMultibase: row.ed25519PrivateKey,
     verificationMethod: uris(ctx.config).ed25519Key,
   });
+}
+
+/** What Mastodon sends its relays: public posts, their edits and deletions, and public boosts. */
+const RELAYED_TYPES = new Set(["Create", "Update", "Delete", "Announce"]);
+
+function isPublic(activity: Record<string, unknown>): boolean {
+  const to = ([] as unknown[]).concat(activity.to ?? [], activity.cc ?? []);
+  return to.some((a) => typeof a === "string" && PUBLIC_ALIASES.has(a));
+}
+
+/** The inboxes of accepted, enabled Mastodon-style relays. */
+async function mastodonRelayInboxes(ctx: Ctx): Promise<string[]> {
+  const rows = await ctx.db
+    .select({ inbox: relays.inbox })
+    .from(relays)
+    .where(and(eq(relays.protocol, "mastodon"), eq(relays.state, "accepted"), eq(relays.enabled, true)));
+  return rows.map((r) => r.inbox);
+}
+
+/** The activity with @context and an RsaSignature2017 LD signature by the owner's key. */
+export async function ldSignedActivity(
+  ctx: Ctx,
+  activity: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const doc = activity["@context"] ? activity : { "@context": ACTIVITY_CONTEXT, ...activity };
+  const { owner } = await localKeys(ctx);
+  return signLdSignature(doc, { keyId: owner.keyId, privateKey: owner.privateKey });
 }

@@ -2,6 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Account, NewStatus, Status } from "../db/client";
 import {
+  relayPosts,
   statusEdits,
   statusTags,
   statuses,
@@ -21,6 +22,7 @@ import { newId } from "../lib/ids";
 import { statusIdAt } from "../db/status-ids";
 import { resolveAccount } from "./accounts";
 import { fetchDocument } from "./signing";
+import { promoteRelayPost } from "./relay-posts";
 
 export class InvalidObjectError extends Error {
   override name = "InvalidObjectError";
@@ -36,6 +38,10 @@ export async function findStatusByUri(ctx: Ctx, uri: string): Promise<Status | u
 export async function resolveStatus(ctx: Ctx, uri: string): Promise<Status> {
   const known = await findStatusByUri(ctx, uri);
   if (known) return known;
+  // Held as a relayed post: someone is interacting with it (a boost, a reply, a search), so it
+  // becomes a status without a fetch.
+  const promoted = await promoteRelayPost(ctx, { uri });
+  if (promoted) return promoted;
   const { document } = await fetchDocument(ctx, uri);
   const note = parseNote(document);
   const author = await resolveAccount(ctx, note.attributedTo);
@@ -66,6 +72,8 @@ export async function remoteNoteInsert(ctx: Ctx, note: Note, author: Account) {
       // Only a second copy of the same post (its URI) is skipped; any other conflict is an error.
       ctx.db.insert(statuses).values(values).onConflictDoNothing({ target: statuses.uri }),
       ...tagInserts(ctx, values.uri, values.tags ?? []),
+      // A copy that came through a relay first gives way to the status (no row written when none).
+      ctx.db.delete(relayPosts).where(eq(relayPosts.uri, values.uri)),
     ] as const,
   };
 }
@@ -175,7 +183,8 @@ export function visibilityOf(to: string[], cc: string[], followersUrl: string | 
   return "direct";
 }
 
-async function noteToStatus(note: Note, author: Account): Promise<NewStatus> {
+/** A remote note as a `statuses` row (not yet stored; its id is allocated in the INSERT). */
+export async function noteToStatus(note: Note, author: Account): Promise<NewStatus> {
   const to = note.to ?? [];
   const cc = note.cc ?? [];
   const contentSource =

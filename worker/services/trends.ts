@@ -1,4 +1,4 @@
-import { and, asc, count, countDistinct, desc, eq, gte, isNull, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, isNull, sql, type SQL } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Status } from "../db/client";
 import { accounts, statuses, statusTags } from "../db/schema";
@@ -32,17 +32,22 @@ function visibleOriginal(ownerId: string): SQL {
 export async function trendingTagNames(ctx: Ctx, opts: { limit: number; offset: number }): Promise<string[]> {
   const { owner } = await ctx.instance();
   const since = minIdAt(Date.now() - TAG_TREND_DAYS * DAY);
-  const accountsUsing = countDistinct(statuses.accountId);
-  const rows = await ctx.db
-    .select({ name: statusTags.name, accounts: accountsUsing, uses: count() })
-    .from(statusTags)
-    .innerJoin(statuses, eq(statuses.id, statusTags.statusId))
-    .innerJoin(accounts, eq(accounts.id, statuses.accountId))
-    .where(and(gte(statusTags.statusId, since), gte(statuses.id, since), visibleOriginal(owner.id)))
-    .groupBy(statusTags.name)
-    .orderBy(desc(accountsUsing), desc(count()), asc(statusTags.name))
-    .limit(opts.limit)
-    .offset(opts.offset);
+  // Stored statuses through status_tags, and relayed posts through the tags in their row (they have
+  // no tags table); a relayed post also held as a status counts once. The relayed ones read are
+  // those of the last TAG_TREND_DAYS days that retention kept.
+  const rows = await ctx.db.all<{ name: string }>(sql`SELECT name, count(DISTINCT account_id) AS accounts,
+      count(*) AS uses FROM (
+        SELECT ${statusTags.name} AS name, ${statuses.accountId} AS account_id FROM ${statusTags}
+          JOIN ${statuses} ON ${statuses.id} = ${statusTags.statusId}
+          JOIN ${accounts} ON ${accounts.id} = ${statuses.accountId}
+          WHERE ${statusTags.statusId} >= ${since} AND ${statuses.id} >= ${since} AND ${visibleOriginal(owner.id)}
+        UNION ALL
+        SELECT json_extract(jt.value, '$.key') AS name, r.account_id AS account_id
+          FROM relay_posts r, json_each(r.tags) jt
+          WHERE r.id >= ${since} AND r.visibility = 'public' AND json_extract(jt.value, '$.key') IS NOT NULL
+            AND NOT ${hiddenAccountSql(owner.id, sql`r.account_id`)}
+            AND NOT EXISTS (SELECT 1 FROM statuses s2 WHERE s2.uri = r.uri)
+      ) GROUP BY name ORDER BY accounts DESC, uses DESC, name ASC LIMIT ${opts.limit} OFFSET ${opts.offset}`);
   return rows.map((r) => r.name);
 }
 

@@ -3,7 +3,8 @@ import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { AppEnv } from "../../app";
 import type { Ctx } from "../../context";
 import type { Status } from "../../db/client";
-import { settings, statuses } from "../../db/schema";
+import { relayPosts, settings, statuses } from "../../db/schema";
+import { promoteRelayPost, relayPostAsStatus } from "../../services/relay-posts";
 import { notFound } from "../../lib/errors";
 import { requireToken } from "../../oauth/middleware";
 import { presentStatuses, type PresentOptions, type SerializedStatus } from "../entities/status";
@@ -28,7 +29,9 @@ export function canSee(s: Status, owner: boolean): boolean {
 /** A stored, live status by id that the viewer may see, else 404 (never revealing that it exists). */
 export async function findVisible(ctx: Ctx, id: string, owner: boolean): Promise<Status> {
   if (!/^\d{1,20}$/.test(id)) throw notFound();
-  const row = (await ctx.db.select().from(statuses).where(eq(statuses.id, id)).limit(1))[0];
+  const row =
+    (await ctx.db.select().from(statuses).where(eq(statuses.id, id)).limit(1))[0] ??
+    (await relayedById(ctx, id, owner));
   if (!row || !canSee(row, owner)) throw notFound();
   if (row.reblogOfId) {
     const original = (
@@ -37,6 +40,16 @@ export async function findVisible(ctx: Ctx, id: string, owner: boolean): Promise
     if (!original || !canSee(original, owner)) throw notFound();
   }
   return row;
+}
+
+/**
+ * A relayed post by id: when the owner opens or acts on it, it becomes a status (it is wanted now, and
+ * favourites, boosts and replies need a status row); anyone else sees it as it is, nothing written.
+ */
+async function relayedById(ctx: Ctx, id: string, owner: boolean): Promise<Status | undefined> {
+  if (owner) return promoteRelayPost(ctx, { id });
+  const post = (await ctx.db.select().from(relayPosts).where(eq(relayPosts.id, id)).limit(1))[0];
+  return post ? relayPostAsStatus(post) : undefined;
 }
 
 /** The original a boost points at (or the status itself), live. */
