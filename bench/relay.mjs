@@ -5,10 +5,14 @@
 // language filter and a small daily cap, and the relays push BENCH_N (default 10,000) activities:
 // LD-signed Creates from a few hundred authors on four origin hosts, Announces of posts on those
 // origins, the same posts through both relays, Deletes of relayed posts, forged and missing ones
-// (bench/relay-mix.mjs). The I/O-only Worker of bench/inbox.mjs, fed the same bodies, is the baseline.
+// (bench/relay-mix.mjs). One post per author goes first and is measured apart (first contact: the
+// account and its key); the Deletes go in a second phase, once the posts they delete are counted.
+// The I/O-only Worker of bench/inbox.mjs, fed the same bodies, is the baseline.
 // Prints activities/s, the buckets and their identity with the activities sent (a mismatch fails the
 // run), CPU per activity, D1 rows written per stored post, bytes stored per post, Queue operations
-// and outbound requests per activity, and R2 bytes written, each beside its target.
+// and outbound requests per activity (counted at the fakes), and R2 bytes written, each beside its
+// target. A run during which wrangler reloaded the Worker fails too: its counters start again.
+// wrangler's log is kept in .bench/relay/wrangler.log.
 //   BENCH_N (10000), BENCH_CONCURRENCY (16), BENCH_AUTHORS (authors per origin, 75), BENCH_STRICT=1
 //   (exit non-zero when a target is missed, not only when activities go unaccounted).
 import { spawnSync } from "node:child_process";
@@ -257,6 +261,8 @@ try {
 
   const phase1 = await sendAll(first, CONCURRENCY);
   await counted(warmup.length + first.length);
+  // Every post goes in during phase 1; what phase 2 writes is the Deletes' doing.
+  const between = await metrics();
   // The Deletes go once the posts they delete are in; from now on their ids answer 404.
   mix.unpublish();
   const phase2 = await sendAll(second, CONCURRENCY);
@@ -287,6 +293,8 @@ try {
     buckets,
     cpuMs: (cpu * 1000) / N,
     rowsWritten: after.d1.rowsWritten - before.d1.rowsWritten,
+    rowsWrittenPhase1: between.d1.rowsWritten - before.d1.rowsWritten,
+    rowsWrittenPhase2: after.d1.rowsWritten - between.d1.rowsWritten,
     // The polling of the stats during the run reads too: a few queries a second, small beside these.
     queries: after.d1.queries - before.d1.queries,
     rowsRead: after.d1.rowsRead - before.d1.rowsRead,
@@ -415,14 +423,14 @@ console.table([
   row("accounted (sum of buckets) / sent", `${sum} / ${sent}`, "equal", sum === sent),
   row("workerd CPU ms per activity", r.cpuMs.toFixed(2), `baseline ${baseline.cpuMs.toFixed(2)}`, undefined),
   row(
-    "D1 rows written per stored post (all writes of the run)",
-    per(r.rowsWritten, postsIn).toFixed(2),
+    "D1 rows written per stored post (phase 1: everything but the Deletes)",
+    per(r.rowsWrittenPhase1, postsIn).toFixed(2),
     "≤ 2",
-    per(r.rowsWritten, postsIn) <= 2,
+    per(r.rowsWrittenPhase1, postsIn) <= 2,
   ),
   row(
-    "  without the Deletes' own writes (row + index each)",
-    per(r.rowsWritten - 2 * deletions, postsIn).toFixed(2),
+    "D1 rows written per Delete (phase 2)",
+    per(r.rowsWrittenPhase2, mix.second.length).toFixed(2),
     "",
     undefined,
   ),

@@ -255,33 +255,29 @@ interface OwnerView {
   followedTags: Set<string>;
 }
 const OWNER_VIEW_MS = 5000;
-let view: Promise<OwnerView> | null = null;
-let viewAt = 0;
+// The snapshot itself, not a promise of it: a promise made by one request must not be awaited by
+// another (Workers ties it to the request that made it).
+let view: OwnerView | null = null;
 
 async function ownerView(ctx: Ctx): Promise<OwnerView> {
-  if (!view || Date.now() - viewAt > OWNER_VIEW_MS) {
-    viewAt = Date.now();
-    view = (async () => {
-      const { owner } = await ctx.instance();
-      const [b, d, f, t] = await ctx.db.batch([
-        ctx.db.select({ id: blocks.targetAccountId }).from(blocks).where(eq(blocks.accountId, owner.id)),
-        ctx.db.select({ domain: domainBlocks.domain }).from(domainBlocks),
-        ctx.db
-          .select({ id: follows.targetAccountId })
-          .from(follows)
-          .where(and(eq(follows.accountId, owner.id), eq(follows.accepted, true))),
-        ctx.db.select({ name: followedTags.name }).from(followedTags),
-      ]);
-      return {
-        at: Date.now(),
-        blocked: new Set(b.map((r) => r.id)),
-        domains: new Set(d.map((r) => r.domain)),
-        followed: new Set(f.map((r) => r.id)),
-        followedTags: new Set(t.map((r) => r.name)),
-      };
-    })();
-    view.catch(() => (view = null));
-  }
+  if (view && Date.now() - view.at <= OWNER_VIEW_MS) return view;
+  const { owner } = await ctx.instance();
+  const [b, d, f, t] = await ctx.db.batch([
+    ctx.db.select({ id: blocks.targetAccountId }).from(blocks).where(eq(blocks.accountId, owner.id)),
+    ctx.db.select({ domain: domainBlocks.domain }).from(domainBlocks),
+    ctx.db
+      .select({ id: follows.targetAccountId })
+      .from(follows)
+      .where(and(eq(follows.accountId, owner.id), eq(follows.accepted, true))),
+    ctx.db.select({ name: followedTags.name }).from(followedTags),
+  ]);
+  view = {
+    at: Date.now(),
+    blocked: new Set(b.map((r) => r.id)),
+    domains: new Set(d.map((r) => r.domain)),
+    followed: new Set(f.map((r) => r.id)),
+    followedTags: new Set(t.map((r) => r.name)),
+  };
   return view;
 }
 

@@ -23,13 +23,12 @@ const SECRET_KEY = "media_proxy_secret";
 const encoder = new TextEncoder();
 
 /** Per isolate: the secret never changes once stored. A failed load is forgotten, so the next request retries. */
-let proxyKey: Promise<CryptoKey> | undefined;
+// The key itself, not a promise of it: Workers ties a promise to the request that made it, and
+// another request awaiting it could hang once that one has finished.
+let proxyKey: CryptoKey | undefined;
 
-function key(ctx: Ctx): Promise<CryptoKey> {
-  proxyKey ??= loadKey(ctx).catch((e: unknown) => {
-    proxyKey = undefined;
-    throw e;
-  });
+async function key(ctx: Ctx): Promise<CryptoKey> {
+  proxyKey ??= await loadKey(ctx);
   return proxyKey;
 }
 

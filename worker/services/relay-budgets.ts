@@ -39,7 +39,8 @@ export function passesFilters(relay: Relay, c: Candidate): boolean {
 }
 
 const STORED_CACHE_MS = 5000;
-const storedToday = new Map<string, { day: string; at: number; here: number; written: Promise<number> }>();
+// Resolved values, not promises: a promise made by one request must not be awaited by another.
+const storedToday = new Map<string, { day: string; at: number; here: number; written: number }>();
 const perMinute = new Map<string, { minute: number; taken: number }>();
 
 /**
@@ -50,16 +51,13 @@ export async function storedTodayCount(ctx: Ctx, relayId: string, now = new Date
   const day = now.toISOString().slice(0, 10);
   let entry = storedToday.get(relayId);
   if (!entry || entry.day !== day || Date.now() - entry.at > STORED_CACHE_MS) {
-    const written = relayHours(ctx, relayId, `${day}T00`).then((rows) =>
-      rows.reduce((n, r) => n + r.stored, 0),
-    );
     // What this isolate counted and has not written yet is not in D1's figure either.
     const here = storedInIsolate(relayId, day) - unflushedSince(relayId, `${day}T00`).stored;
+    const written = (await relayHours(ctx, relayId, `${day}T00`)).reduce((n, r) => n + r.stored, 0);
     entry = { day, at: Date.now(), here, written };
     storedToday.set(relayId, entry);
-    written.catch(() => storedToday.delete(relayId));
   }
-  return (await entry.written) + storedInIsolate(relayId, day) - entry.here;
+  return entry.written + storedInIsolate(relayId, day) - entry.here;
 }
 
 /** Forgets the cached counts (tests that rewrite relay_stats). */

@@ -213,7 +213,9 @@ export async function listRelays(ctx: Ctx): Promise<Relay[]> {
  * isolate's copy at once; other isolates see the change within RELAY_CACHE_MS).
  */
 const RELAY_CACHE_MS = 5000;
-let cached: { at: number; rows: Promise<Relay[]> } | null = null;
+// The rows, not a promise of them: Workers ties a promise to the request that created it, and a
+// request awaiting another's would hang once that one has finished.
+let cached: { at: number; rows: Relay[] } | null = null;
 
 export function forgetRelays(): void {
   cached = null;
@@ -221,9 +223,7 @@ export function forgetRelays(): void {
 
 async function allRelays(ctx: Ctx): Promise<Relay[]> {
   if (!cached || Date.now() - cached.at > RELAY_CACHE_MS) {
-    const rows = listRelays(ctx);
-    cached = { at: Date.now(), rows };
-    rows.catch(() => (cached = null));
+    cached = { at: Date.now(), rows: await listRelays(ctx) };
   }
   return cached.rows;
 }
