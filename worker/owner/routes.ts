@@ -5,6 +5,7 @@ import type { AppEnv } from "../app";
 import { d1Usage } from "../db/metered";
 import { accounts, deadLetters, follows, statuses } from "../db/schema";
 import { HttpError, notFound, unprocessable } from "../lib/errors";
+import { readJsonBody } from "../lib/json-body";
 import { RemoteFetchError } from "../lib/remote-fetch";
 import { basicCredentials } from "../oauth/basic-auth";
 import { checkOwnerPassword } from "../oauth/owner-password";
@@ -45,21 +46,8 @@ const requireOwner: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-async function body<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
-  const text = await request.text();
-  if (text.length > MAX_BODY) throw new HttpError(413, "Body too large", "payload_too_large");
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : {};
-  } catch {
-    throw unprocessable("Body is not valid JSON", "bad_json");
-  }
-  const r = schema.safeParse(json);
-  if (!r.success)
-    throw unprocessable(
-      `Validation failed: ${r.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
-    );
-  return r.data;
+function body<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
+  return readJsonBody(request, schema, MAX_BODY);
 }
 
 const owner = new Hono<AppEnv>();
