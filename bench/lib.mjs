@@ -109,3 +109,68 @@ export function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
+
+/**
+ * A V8 CPU profile of the Worker under `wrangler dev`, through its inspector (set
+ * BENCH_PROFILE=file.cpuprofile on a bench to take one). `start()` begins sampling; `stop()` writes
+ * the profile and returns the functions with the most self time, for the log.
+ */
+export async function workerProfiler(inspectorPort) {
+  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
+  const target = targets.find((t) => t.webSocketDebuggerUrl);
+  if (!target) throw new Error("no inspector target");
+  // The inspector proxy of wrangler dev accepts only local origins.
+  const ws = new WebSocket(target.webSocketDebuggerUrl, { headers: { Origin: "http://localhost" } });
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (event) => {
+    const msg = JSON.parse(event.data);
+    if (msg.id && pending.has(msg.id)) {
+      pending.get(msg.id)(msg);
+      pending.delete(msg.id);
+    }
+  };
+  const call = (method, params = {}) =>
+    new Promise((resolve) => {
+      const n = ++id;
+      pending.set(n, resolve);
+      ws.send(JSON.stringify({ id: n, method, params }));
+    });
+  await call("Profiler.enable");
+  await call("Profiler.setSamplingInterval", { interval: 200 });
+  return {
+    start: () => call("Profiler.start"),
+    async stop(file) {
+      const { result } = await call("Profiler.stop");
+      const { writeFileSync } = await import("node:fs");
+      writeFileSync(file, JSON.stringify(result.profile));
+      ws.close();
+      return topSelfTime(result.profile);
+    },
+  };
+}
+
+/** The functions with the most self time in a V8 CPU profile, as "ms  name  url:line" lines. */
+export function topSelfTime(profile, n = 25) {
+  const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map();
+  const deltas = profile.timeDeltas;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const node = byNode.get(profile.samples[i]);
+    const { functionName, url, lineNumber } = node.callFrame;
+    const key = `${functionName || "(anonymous)"}  ${url.split("/").slice(-2).join("/")}:${lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + (deltas[i] ?? 0) / 1000);
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  return [
+    `total sampled ${total.toFixed(0)} ms`,
+    ...[...self.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, ms]) => `${ms.toFixed(0).padStart(7)} ms  ${k}`),
+  ];
+}

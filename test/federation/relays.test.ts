@@ -437,6 +437,33 @@ describe("sampling", () => {
     expect(keepFraction(2400, 2600, noon)).toBeCloseTo(1300 / 2600);
   });
 
+  it("samples a relay ahead of its pace through the inbox, by object id, before any fetch", async () => {
+    // Five minutes into the UTC day the pace line of a 240-a-day cap is about 10 posts (an hour's
+    // worth of burst): the first ten are kept, then a share shrinking as the count runs ahead.
+    vi.useFakeTimers({ toFake: ["Date"], now: new Date("2026-12-02T00:05:00Z") });
+    try {
+      const { id } = await acceptedMastodonRelay({ dailyCap: 240, rateCap: 1000, sampling: true });
+      forgetBudgetCache();
+      const posts = Array.from({ length: 40 }, (_, i) => note(100 + i));
+      for (const p of posts) await relayed(await bob.prove(create(p)));
+      const { stored = 0, sampled = 0 } = await buckets(id);
+      const first = { stored, sampled };
+      expect(first.stored).toBeGreaterThanOrEqual(10);
+      expect(first.sampled).toBeGreaterThan(0);
+      expect(first.stored + first.sampled).toBe(40);
+      const kept = await rows<{ uri: string }>("SELECT uri FROM relay_posts");
+      expect(kept).toHaveLength(first.stored);
+      // Sampled out by its id: a post left out stays out when sent again, and nothing was fetched.
+      const left = posts.filter((p) => !kept.some((r) => r.uri === p.id));
+      fetches.calls.length = 0;
+      for (const p of left.slice(0, 5)) await relayed(await bob.prove(create(p)));
+      expect((await buckets(id)).sampled).toBe(first.sampled + Math.min(5, left.length));
+      expect(fetches.calls).toHaveLength(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("decides by object id, the same every time", async () => {
     const a = await unitHash("https://x.example/1");
     expect(a).toBe(await unitHash("https://x.example/1"));

@@ -5,11 +5,20 @@ import * as schema from "./schema";
 export type DB = DrizzleD1Database<typeof schema>;
 
 const clients = new WeakMap<DB, D1Database>();
+const opened = new WeakMap<D1Database, DB>();
 
+/**
+ * The drizzle client over a D1 binding, made once per binding and isolate: making one walks the
+ * whole schema (its relational config), which cost more CPU than the queries of a relayed activity.
+ * The client holds no per-request state (D1 has no transactions to keep), so requests share it.
+ */
 export function openDb(d1: D1Database): DB {
+  let db = opened.get(d1);
+  if (db) return db;
   const metered = meterD1(d1);
-  const db = drizzle(metered, { schema });
+  db = drizzle(metered, { schema });
   clients.set(db, metered);
+  opened.set(d1, db);
   return db;
 }
 

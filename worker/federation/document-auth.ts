@@ -1,10 +1,10 @@
-import { eq } from "drizzle-orm";
 import type { Ctx } from "../context";
-import { remoteKeys } from "../db/schema";
+import type { remoteKeys } from "../db/schema";
 import { verifyLdSignature } from "../lib/ld-signatures";
 import { decodeEd25519PublicKey } from "../lib/multikey";
 import { verifyProof } from "../lib/proofs";
 import { resolveAccount } from "../services/accounts";
+import { knownKey } from "../services/known-keys";
 
 /**
  * How a document that arrived through a third party (a relay, a forwarding server) is proven to be
@@ -17,34 +17,35 @@ import { resolveAccount } from "../services/accounts";
 export type DocumentAuthentication = "proof" | "ld_signature" | null;
 
 type KeyRow = typeof remoteKeys.$inferSelect;
-type KeyFinder = (keyId: string) => Promise<KeyRow | undefined>;
+type KeyFinder = (keyId: string) => Promise<{ row: KeyRow; key: CryptoKey } | undefined>;
 
 /**
- * The actor's key with that id, from D1. A key not cached yet (a forwarded activity from an author
- * never seen) costs one fetch of the actor from its origin, once per finder however many keys are
- * asked for. Only keys the actor lists as its own are ever stored under its uri.
+ * The actor's key with that id, as known (this isolate's cache, else D1). A key not known yet (a
+ * forwarded activity from an author never seen) costs one fetch of the actor from its origin, once
+ * per finder however many keys are asked for. Only keys the actor lists as its own are ever stored
+ * under its uri.
  */
-function keyFinder(ctx: Ctx, actor: string): KeyFinder {
-  let resolved = false;
-  const find = async (keyId: string) =>
-    (await ctx.db.select().from(remoteKeys).where(eq(remoteKeys.keyId, keyId)).limit(1))[0];
+function keyFinder(ctx: Ctx, actor: string, opts: { fetch?: boolean } = {}): KeyFinder {
+  let resolved = opts.fetch === false;
   return async (keyId) => {
-    let row = await find(keyId);
-    if (!row && !resolved) {
+    let found = await knownKey(ctx, keyId);
+    if (!found && !resolved) {
       resolved = true;
       await resolveAccount(ctx, actor, { refresh: true }).catch(() => undefined);
-      row = await find(keyId);
+      found = await knownKey(ctx, keyId);
     }
-    return row && row.ownerUri === actor ? row : undefined;
+    return found && found.row.ownerUri === actor ? found : undefined;
   };
 }
 
+/** `fetch: false`: only keys already known count; an author never seen is not fetched. */
 export async function authenticateDocument(
   ctx: Ctx,
   raw: Record<string, unknown>,
   actorUri: string,
+  opts: { fetch?: boolean } = {},
 ): Promise<DocumentAuthentication> {
-  const findKey = keyFinder(ctx, actorUri);
+  const findKey = keyFinder(ctx, actorUri, opts);
   if (raw.proof !== undefined && (await checkProof(ctx, raw, actorUri, findKey))) return "proof";
   if (raw.signature !== undefined && (await checkLdSignature(ctx, raw, actorUri, findKey))) {
     return "ld_signature";
@@ -60,9 +61,9 @@ export async function checkProof(
   findKey: KeyFinder = keyFinder(ctx, actor),
 ): Promise<boolean> {
   const result = await verifyProof(document, async (method) => {
-    const row = await findKey(method);
-    if (!row || row.kind !== "ed25519") return null;
-    return decodeEd25519PublicKey(row.material);
+    const found = await findKey(method);
+    if (!found || found.row.kind !== "ed25519") return null;
+    return decodeEd25519PublicKey(found.row.material);
   });
   return result.ok;
 }
@@ -75,9 +76,9 @@ export async function checkLdSignature(
   findKey: KeyFinder = keyFinder(ctx, actor),
 ): Promise<boolean> {
   const result = await verifyLdSignature(document, async (keyId) => {
-    const row = await findKey(keyId);
-    if (!row || row.kind !== "rsa") return null;
-    return { ownerUri: row.ownerUri, publicKeyPem: row.material };
+    const found = await findKey(keyId);
+    if (!found || found.row.kind !== "rsa") return null;
+    return { ownerUri: found.row.ownerUri, publicKey: found.key };
   });
   return result.ok && result.ownerUri === actor;
 }

@@ -1,9 +1,9 @@
 import { eq } from "drizzle-orm";
 import type { Ctx } from "../context";
 import { remoteKeys } from "../db/schema";
-import { importEd25519PublicKey, importPublicKeyPem, type KeyLookup } from "../lib/http-signatures";
-import { decodeEd25519PublicKey } from "../lib/multikey";
+import type { KeyLookup } from "../lib/http-signatures";
 import { storeActor } from "../services/accounts";
+import { importKey, isolateKeys, remember } from "../services/known-keys";
 import { fetchDocument } from "../services/signing";
 import { Actor, Url } from "./schemas";
 
@@ -11,19 +11,6 @@ import { Actor, Url } from "./schemas";
 const REFETCH_INTERVAL_MS = 60_000;
 
 type KeyRow = typeof remoteKeys.$inferSelect;
-
-/**
- * Imported keys kept in this isolate for a few minutes, so a busy sender costs no D1 query per
- * request. A key that stops verifying is looked up again through D1 and its origin (refresh).
- */
-const ISOLATE_TTL_MS = 10 * 60_000;
-const ISOLATE_MAX = 2000;
-const isolateKeys = new Map<string, { row: KeyRow; key: CryptoKey; at: number }>();
-
-function remember(row: KeyRow, key: CryptoKey) {
-  if (isolateKeys.size >= ISOLATE_MAX) isolateKeys.delete(isolateKeys.keys().next().value as string);
-  isolateKeys.set(row.keyId, { row, key, at: Date.now() });
-}
 
 /**
  * Key lookup for signature checks. Keys come from D1 when cached; otherwise the keyId document is
@@ -34,7 +21,7 @@ export function createKeyLookup(ctx: Ctx): { lookup: KeyLookup; ownerOf(keyId: s
   const seen = new Map<string, KeyRow>();
   const lookup: KeyLookup = async (keyId, refresh) => {
     const cached = isolateKeys.get(keyId);
-    if (cached && !refresh && Date.now() - cached.at < ISOLATE_TTL_MS) {
+    if (cached && !refresh) {
       seen.set(keyId, cached.row);
       return cached.key;
     }
@@ -56,16 +43,6 @@ export function createKeyLookup(ctx: Ctx): { lookup: KeyLookup; ownerOf(keyId: s
     return key;
   };
   return { lookup, ownerOf: (keyId) => seen.get(keyId)?.ownerUri };
-}
-
-export async function importKey(row: KeyRow): Promise<CryptoKey | null> {
-  try {
-    return row.kind === "rsa"
-      ? await importPublicKeyPem(row.material)
-      : await importEd25519PublicKey(decodeEd25519PublicKey(row.material));
-  } catch {
-    return null;
-  }
 }
 
 async function fetchKey(ctx: Ctx, keyId: string): Promise<KeyRow | null> {

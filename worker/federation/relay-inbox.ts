@@ -3,8 +3,9 @@ import type { Ctx } from "../context";
 import { blocks, domainBlocks, followedTags, follows } from "../db/schema";
 import { normalizeTag } from "../lib/text/hashtags";
 import { HttpError } from "../lib/errors";
+import { onForgetIsolateCaches } from "../lib/isolate-cache";
 import { RemoteFetchError } from "../lib/remote-fetch";
-import { InvalidActorError, resolveAccount } from "../services/accounts";
+import { InvalidActorError, resolveAuthor } from "../services/accounts";
 import { countRelayed, type Bucket } from "../services/relay-accounting";
 import { budgetVerdict, passesFilters } from "../services/relay-budgets";
 import {
@@ -145,14 +146,18 @@ async function embedded(
   if (note.attributedTo !== activity.actor) return "invalid";
   if (domainHidden(await ownerView(ctx), note.attributedTo)) return "filtered";
   if (activity.type === "Update") return edit(ctx, relay, activity, raw, note);
-  if (await isHeld(ctx, note.id)) return "duplicate";
   const verdict = await budgetVerdict(ctx, relay, candidate(note), { filters: true });
   if (verdict !== "pass") return verdict;
   // The author's own signature over the activity (FEP-8b32 proof, or the LD signature Mastodon adds
-  // to public posts), or else the post as its origin serves it now.
-  if (!(await authenticateDocument(ctx, raw, activity.actor))) {
-    note = await refetch(ctx, note.id);
-    if (note.attributedTo !== activity.actor) return "unauthenticated";
+  // to public posts) by a key already known: then the insert itself tells a duplicate, and the
+  // activity costs no separate read. Otherwise it is deduplicated first, before anything is fetched:
+  // the author's key, or else the post as its origin serves it now.
+  if (!(await authenticateDocument(ctx, raw, activity.actor, { fetch: false }))) {
+    if (await isHeld(ctx, note.id)) return "duplicate";
+    if (!(await authenticateDocument(ctx, raw, activity.actor))) {
+      note = await refetch(ctx, note.id);
+      if (note.attributedTo !== activity.actor) return "unauthenticated";
+    }
   }
   return store(ctx, relay, note);
 }
@@ -171,7 +176,7 @@ async function edit(
     note = await refetch(ctx, note.id);
     if (note.attributedTo !== activity.actor) return "unauthenticated";
   }
-  const author = await resolveAccount(ctx, note.attributedTo);
+  const author = await resolveAuthor(ctx, note.attributedTo);
   if (author.id !== held.accountId) return "unauthenticated";
   const next = await relayPostValues(note, author, relay.id);
   if (!next) return "filtered";
@@ -190,7 +195,7 @@ async function byId(ctx: Ctx, relay: Relay, oid: string): Promise<Bucket> {
 }
 
 async function store(ctx: Ctx, relay: Relay, note: Note): Promise<Bucket> {
-  const author = await resolveAccount(ctx, note.attributedTo);
+  const author = await resolveAuthor(ctx, note.attributedTo);
   const view = await ownerView(ctx);
   if (view.blocked.has(author.id)) return "filtered";
   const values = await relayPostValues(note, author, relay.id);
@@ -222,7 +227,7 @@ async function deletion(ctx: Ctx, activity: Activity, raw: Record<string, unknow
   if (!(await authenticateDocument(ctx, raw, activity.actor)) && !(await goneAtOrigin(ctx, oid))) {
     return "unauthenticated";
   }
-  const author = await resolveAccount(ctx, activity.actor).catch(() => undefined);
+  const author = await resolveAuthor(ctx, activity.actor).catch(() => undefined);
   if (!author) return "unauthenticated";
   return (await deleteRelayPost(ctx, oid, author.id)) ? "stored" : "duplicate";
 }
@@ -285,6 +290,7 @@ async function ownerView(ctx: Ctx): Promise<OwnerView> {
 export function forgetOwnerView(): void {
   view = null;
 }
+onForgetIsolateCaches(forgetOwnerView);
 
 function domainHidden(v: OwnerView, uri: string): boolean {
   if (v.domains.size === 0) return false;

@@ -40,8 +40,13 @@ export type LdSignatureFailure =
 export type LdSignatureResult =
   { ok: true; keyId: string; ownerUri: string } | { ok: false; reason: LdSignatureFailure; keyId?: string };
 
-/** The RSA public key (SPKI or PKCS#1 PEM) published under a keyId, and the actor that owns it. */
-export type LdKeyLookup = (keyId: string) => Promise<{ ownerUri: string; publicKeyPem: string } | null>;
+/**
+ * The RSA public key published under a keyId (SPKI or PKCS#1 PEM, or already imported), and the
+ * actor that owns it.
+ */
+export type LdKeyLookup = (
+  keyId: string,
+) => Promise<{ ownerUri: string; publicKeyPem: string } | { ownerUri: string; publicKey: CryptoKey } | null>;
 
 type JsonObject = Record<string, unknown>;
 
@@ -187,7 +192,7 @@ export async function verifyLdSignature(doc: unknown, lookupKey: LdKeyLookup): P
   try {
     const found = await lookupKey(keyId);
     if (!found) return { ok: false, reason: "unknown_key", keyId };
-    key = await importPublicKeyPem(found.publicKeyPem);
+    key = "publicKey" in found ? found.publicKey : await importPublicKeyPem(found.publicKeyPem);
     ownerUri = found.ownerUri;
   } catch {
     return { ok: false, reason: "unknown_key", keyId };

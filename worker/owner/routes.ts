@@ -3,6 +3,7 @@ import { desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { AppEnv } from "../app";
 import { d1Usage } from "../db/metered";
+import { countingUsage } from "../services/relay-accounting";
 import { accounts, deadLetters, follows, statuses } from "../db/schema";
 import { HttpError, notFound, unprocessable } from "../lib/errors";
 import { readJsonBody } from "../lib/json-body";
@@ -211,6 +212,7 @@ owner.get("/metrics", async (c) => {
   );
   return c.json({
     d1: d1Usage,
+    relayCounting: countingUsage,
     counts: { statuses: statusesN, accounts: accountsN, deadLetters: deadN, inboxSeen: seenN },
   });
 });

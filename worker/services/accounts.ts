@@ -10,6 +10,8 @@ import { decodeEd25519PublicKey } from "../lib/multikey";
 import { RemoteFetchError } from "../lib/remote-fetch";
 import { resolveHandle } from "../lib/webfinger-client";
 import { fetchDocument, fetchOptions } from "./signing";
+import { isolateCache } from "../lib/isolate-cache";
+import { forgetKeys } from "./known-keys";
 
 /** How long a fetched remote profile is used before it is fetched again on demand. */
 const PROFILE_TTL_MS = 24 * 60 * 60 * 1000;
@@ -59,6 +61,23 @@ function accountMemo(ctx: Ctx): Map<string, Account> {
 /** Forgets a memoized account (after it was deleted or changed). */
 export function forgetAccount(ctx: Ctx, uri: string): void {
   memos.get(ctx)?.delete(uri);
+  authors.delete(uri);
+}
+
+/**
+ * Remote accounts as resolved in this isolate within the last minute, for relay ingestion, where a
+ * few hundred authors each send post after post: resolving each one's account again would be a D1
+ * query per relayed activity. Storing or forgetting an account in this isolate updates it; another
+ * isolate's change shows here within the minute, and a profile is refreshed on its own TTL anyway.
+ */
+const authors = isolateCache<string, Account>({ ttlMs: 60_000, max: 5000 });
+
+export async function resolveAuthor(ctx: Ctx, uri: string): Promise<Account> {
+  const cached = authors.get(uri);
+  if (cached) return cached;
+  const account = await resolveAccount(ctx, uri);
+  authors.set(uri, account);
+  return account;
 }
 
 async function resolveUncached(ctx: Ctx, uri: string, opts: { refresh?: boolean }): Promise<Account> {
@@ -137,6 +156,8 @@ export async function storeActor(ctx: Ctx, document: unknown): Promise<Account> 
   const row = rows[0];
   if (!row) throw new Error("upsert returned no account");
   accountMemo(ctx).set(row.uri, row);
+  forgetKeys(keyRows.map((k) => k.keyId));
+  if (authors.get(row.uri)) authors.set(row.uri, row);
   return row;
 }
 

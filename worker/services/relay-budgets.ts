@@ -1,4 +1,5 @@
 import type { Ctx } from "../context";
+import { onForgetIsolateCaches } from "../lib/isolate-cache";
 import { normalizeTag } from "../lib/text/hashtags";
 import { relayHours, storedInIsolate, unflushedSince } from "./relay-accounting";
 import type { Relay } from "./relays";
@@ -65,6 +66,7 @@ export function forgetBudgetCache(): void {
   storedToday.clear();
   perMinute.clear();
 }
+onForgetIsolateCaches(forgetBudgetCache);
 
 /**
  * The budget verdict for one relayed post, before any fetch: filtered by the relay's filters (when

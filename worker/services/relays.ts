@@ -6,6 +6,7 @@ import { AS_CONTEXT, PUBLIC } from "../federation/jsonld";
 import { Url } from "../federation/schemas";
 import { uris } from "../federation/uris";
 import { newId } from "../lib/ids";
+import { onForgetIsolateCaches } from "../lib/isolate-cache";
 import { RemoteFetchError } from "../lib/remote-fetch";
 import { checkRemoteUrl } from "../lib/url-safety";
 import { cleanText, truncate } from "../lib/text/clean";
@@ -220,6 +221,7 @@ let cached: { at: number; rows: Relay[] } | null = null;
 export function forgetRelays(): void {
   cached = null;
 }
+onForgetIsolateCaches(forgetRelays);
 
 async function allRelays(ctx: Ctx): Promise<Relay[]> {
   if (!cached || Date.now() - cached.at > RELAY_CACHE_MS) {

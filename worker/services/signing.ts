@@ -4,6 +4,7 @@ import { importRsaPrivateKey, signRequest, type SignatureScheme } from "../lib/h
 import { eq } from "drizzle-orm";
 import { hosts } from "../db/schema";
 import { fetchActivityPub, RemoteFetchError, type FetchOptions } from "../lib/remote-fetch";
+import { isolateCache } from "../lib/isolate-cache";
 
 export interface LocalKey {
   keyId: string;
@@ -12,21 +13,33 @@ export interface LocalKey {
 
 const cache = new WeakMap<Ctx, Promise<{ owner: LocalKey; instance: LocalKey }>>();
 
-/** The owner's and the instance actor's RSA private keys, imported once per Ctx. */
-export function localKeys(ctx: Ctx): Promise<{ owner: LocalKey; instance: LocalKey }> {
+type LocalKeys = { owner: LocalKey; instance: LocalKey };
+
+/**
+ * The keys as imported in this isolate, by the key ids they sign as: they are made once with the
+ * server's identity and never change, so a signed fetch needs no D1 read for them.
+ */
+const local = isolateCache<string, LocalKeys>({ ttlMs: 24 * 60 * 60_000, max: 4 });
+
+/** The owner's and the instance actor's RSA private keys, imported once per isolate. */
+export function localKeys(ctx: Ctx): Promise<LocalKeys> {
   let keys = cache.get(ctx);
   if (!keys) {
+    const u = uris(ctx.config);
+    const known = local.get(`${u.mainKey} ${u.instanceKey}`);
+    if (known) return Promise.resolve(known);
     keys = (async () => {
       const { row } = await ctx.instance();
-      const u = uris(ctx.config);
       const [owner, instance] = await Promise.all([
         importRsaPrivateKey(row.rsaPrivateKey),
         importRsaPrivateKey(row.appRsaPrivateKey),
       ]);
-      return {
+      const made = {
         owner: { keyId: u.mainKey, privateKey: owner },
         instance: { keyId: u.instanceKey, privateKey: instance },
       };
+      local.set(`${u.mainKey} ${u.instanceKey}`, made);
+      return made;
     })();
     cache.set(ctx, keys);
   }
@@ -49,12 +62,19 @@ export function fetchOptions(ctx: Ctx, scheme: SignatureScheme = "cavage"): Fetc
   };
 }
 
+/** Hosts' signature formats as read in this isolate: fetching from one origin again and again costs no query each. */
+const schemes = isolateCache<string, SignatureScheme>({ ttlMs: 5 * 60_000, max: 1000 });
+
 /** The signature format a host is known to want ("cavage" unless it refused one with 401). */
 export async function hostScheme(ctx: Ctx, host: string): Promise<SignatureScheme> {
+  const cached = schemes.get(host);
+  if (cached) return cached;
   const row = (
     await ctx.db.select({ s: hosts.signatureScheme }).from(hosts).where(eq(hosts.host, host)).limit(1)
   )[0];
-  return row?.s === "rfc9421" ? "rfc9421" : "cavage";
+  const scheme = row?.s === "rfc9421" ? "rfc9421" : "cavage";
+  schemes.set(host, scheme);
+  return scheme;
 }
 
 export async function rememberScheme(ctx: Ctx, host: string, scheme: SignatureScheme): Promise<void> {
@@ -62,6 +82,7 @@ export async function rememberScheme(ctx: Ctx, host: string, scheme: SignatureSc
     .insert(hosts)
     .values({ host, signatureScheme: scheme })
     .onConflictDoUpdate({ target: hosts.host, set: { signatureScheme: scheme } });
+  schemes.set(host, scheme);
 }
 
 /**
