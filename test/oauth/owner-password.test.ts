@@ -195,6 +195,14 @@ describe("the owner password throttle", () => {
     expect(derive).toHaveBeenCalledTimes(5);
   });
 
+  it("costs one check for a burst of calls with the right password, each waiting in its own request", async () => {
+    const derive = vi.spyOn(crypto.subtle, "deriveBits");
+    const answers = await Promise.all(Array.from({ length: 6 }, () => ownerApi(PASSWORD, OWNER)));
+    expect(answers.map((r) => r.status)).toEqual(Array(6).fill(200));
+    // One PBKDF2 to make the stored hash from OWNER_PASSWORD on first use, one to check the password.
+    expect(derive).toHaveBeenCalledTimes(2);
+  });
+
   it("stops the old password at once when OWNER_PASSWORD changes, even one remembered as right", async () => {
     const submit = await authorizationPage();
     expect((await submit(PASSWORD)).status).toBe(302);

@@ -16,6 +16,8 @@ import {
 } from "../../worker/services/media-proxy-urls";
 import { openRemoteMedia, type MediaResult } from "../../worker/services/remote-media";
 import { BASE, testCtx } from "../helpers/app";
+import { createCtx } from "../../worker/context";
+import { readConfig } from "../../worker/config";
 import { mockFetch, restoreFetch } from "../helpers/fetch-mock";
 import { rows } from "../helpers/inbox";
 import { GIF_1x1, JPEG_1x1, mp4, PNG_1x1 } from "../lib/media/files";
@@ -268,6 +270,17 @@ describe("the R2 cache budget", () => {
     expect(await cacheBudget(testCtx())).toBe(DEFAULT_BUDGET_BYTES);
     await setBudget(1234);
     expect(await cacheBudget(testCtx())).toBe(1234);
+  });
+
+  it("is MEDIA_CACHE_BUDGET_BYTES when set to a whole number of bytes, and the owner's setting wins", async () => {
+    const withVar = (value: string) =>
+      createCtx({ ...env, MEDIA_CACHE_BUDGET_BYTES: value }, readConfig(env));
+    expect(await cacheBudget(withVar("5000000"))).toBe(5_000_000);
+    expect(await cacheBudget(withVar("0"))).toBe(0);
+    expect(await cacheBudget(withVar("lots"))).toBe(DEFAULT_BUDGET_BYTES);
+    expect(await cacheBudget(withVar("-5"))).toBe(DEFAULT_BUDGET_BYTES);
+    await setBudget(1234);
+    expect(await cacheBudget(withVar("5000000"))).toBe(1234);
   });
 
   it("evicts the least recently used items, not the oldest stored, until within the budget", async () => {

@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Ctx } from "../context";
 import { ownerLogin } from "../db/schema";
+import { onForgetIsolateCaches } from "../lib/isolate-cache";
 import { admitAttempt, checkLocks, clientKey, releaseAttempt } from "./login-throttle";
 import { newSalt, pbkdf2, PBKDF2_ITERATIONS, sha256Hex, timingSafeEqual } from "./secrets";
 
@@ -20,7 +21,17 @@ type OwnerLogin = typeof ownerLogin.$inferSelect;
 // verified against; `current` the stored hash known to be made from that secret.
 let verified: { key: string; rowHash: string; until: number } | undefined;
 let current: { rowHash: string; secretDigest: string } | undefined;
-const inFlight = new Map<string, Promise<LoginResult>>();
+// Passwords being checked right now in this isolate, by memo key. A marker, not the check's promise:
+// Workers ties a promise to the request that made it, and another request awaiting it may hang.
+const checking = new Set<string>();
+const WAIT_STEP_MS = 20;
+const WAIT_MAX_MS = 2000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+onForgetIsolateCaches(() => {
+  verified = undefined;
+  current = undefined;
+  checking.clear();
+});
 
 /**
  * Checks a typed owner password: the one way in for the authorization page, the owner API and the
@@ -44,8 +55,11 @@ export async function checkOwnerPassword(
     sha256Hex(secret),
   ]);
   const memoKey = `${digest}:${secretDigest}`;
-  // A burst of calls with one password costs one attempt: the others wait for it, then find it remembered.
-  await inFlight.get(memoKey)?.catch(() => undefined);
+  // A burst of calls with one password costs one attempt: the others wait for it (each in its own
+  // request, polling), then find it remembered.
+  for (let waited = 0; checking.has(memoKey) && waited < WAIT_MAX_MS; waited += WAIT_STEP_MS) {
+    await sleep(WAIT_STEP_MS);
+  }
   if (verified && verified.until > Date.now() && timingSafeEqual(verified.key, memoKey)) {
     const known = verified;
     const now = new Date();
@@ -54,12 +68,11 @@ export async function checkOwnerPassword(
       return locks.locked ? { kind: "locked", retryAfterSeconds: locks.retryAfterSeconds } : { kind: "ok" };
     }
   }
-  const check = checkAttempt(ctx, typed, secret, secretDigest, key, memoKey);
-  inFlight.set(memoKey, check);
+  checking.add(memoKey);
   try {
-    return await check;
+    return await checkAttempt(ctx, typed, secret, secretDigest, key, memoKey);
   } finally {
-    if (inFlight.get(memoKey) === check) inFlight.delete(memoKey);
+    checking.delete(memoKey);
   }
 }
 

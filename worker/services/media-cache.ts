@@ -15,7 +15,10 @@ import { mediaCache, settings } from "../db/schema";
  * the row held before, so its bytes are counted once.
  */
 
-/** The default budget; the owner's `settings` row `media_cache_budget_bytes` overrides it (0 turns the cache off). */
+/**
+ * The default budget. MEDIA_CACHE_BUDGET_BYTES (a var) replaces it, and the owner's `settings` row
+ * `media_cache_budget_bytes` both (0 turns the cache off).
+ */
 export const DEFAULT_BUDGET_BYTES = 1024 ** 3;
 const BUDGET_KEY = "media_cache_budget_bytes";
 const TOTAL_KEY = "media_cache_bytes";
@@ -30,15 +33,20 @@ export function cacheObjectKey(urlHash: string): string {
   return `proxy/${urlHash}`;
 }
 
-/** The byte budget of the R2 cache: the settings row when it holds a whole number of bytes, else the default. */
+function wholeBytes(value: unknown): number | undefined {
+  const n = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * The byte budget of the R2 cache: the settings row when it holds a whole number of bytes, else
+ * MEDIA_CACHE_BUDGET_BYTES when it does, else the default.
+ */
 export async function cacheBudget(ctx: Ctx): Promise<number> {
   const row = (
     await ctx.db.select({ value: settings.value }).from(settings).where(eq(settings.key, BUDGET_KEY)).limit(1)
   )[0];
-  const value = typeof row?.value === "string" && /^\d+$/.test(row.value) ? Number(row.value) : row?.value;
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0
-    ? value
-    : DEFAULT_BUDGET_BYTES;
+  return wholeBytes(row?.value) ?? wholeBytes(ctx.env.MEDIA_CACHE_BUDGET_BYTES) ?? DEFAULT_BUDGET_BYTES;
 }
 
 /** A cached item's object, or null when there is none (never stored, evicted, or not an allowed type). */
