@@ -1,6 +1,8 @@
 // Shared pieces of the benchmarks: starting wrangler dev, reading workerd CPU time from /proc, load.
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer } from "node:net";
 
 export async function freePort() {
@@ -24,7 +26,13 @@ export function applyMigrations(persist) {
 
 export function wranglerDev(args) {
   const child = spawn("wrangler", ["dev", ...args], {
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      CI: "true",
+      // Its own dev registry: dev servers sharing one reload whenever another starts or stops.
+      WRANGLER_REGISTRY_PATH: mkdtempSync(join(tmpdir(), "perch-registry-")),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";

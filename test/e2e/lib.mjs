@@ -1,7 +1,9 @@
 // Shared by the end-to-end scripts: start Perch instances with `wrangler dev` on loopback (each with
 // its own D1, R2 and Queues state), wait for things, report steps, and log in as a person would.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer } from "node:net";
 
 export const PASSWORD = "e2e-owner-password";
@@ -57,7 +59,13 @@ export function startInstance(stateDir, name, username, port, inspectorPort) {
       `OWNER_PASSWORD:${PASSWORD}`,
     ],
     {
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        CI: "true",
+        // Its own dev registry: instances sharing one reload whenever another starts or stops.
+        WRANGLER_REGISTRY_PATH: mkdtempSync(join(tmpdir(), "perch-registry-")),
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
