@@ -67,6 +67,16 @@ export const accounts = sqliteTable(
     fetchedAt: text("fetched_at"),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at"),
+    /**
+     * Counts as Perch knows them (exact for the owner), kept up to date in the same D1 batch as the
+     * write they count, so showing an account reads one row instead of counting thousands
+     * (migration 0008 backfills them): accepted follows in each direction, statuses not deleted, and
+     * the time of the newest one.
+     */
+    followersCount: integer("followers_count").notNull().default(0),
+    followingCount: integer("following_count").notNull().default(0),
+    statusesCount: integer("statuses_count").notNull().default(0),
+    lastStatusAt: text("last_status_at"),
   },
   (t) => [uniqueIndex("accounts_uri").on(t.uri)],
 );
@@ -150,6 +160,13 @@ export const statuses = sqliteTable(
     /** Set when deleted: the object then answers 410 with a Tombstone. */
     deletedAt: text("deleted_at"),
     createdAt: text("created_at").notNull().default(now),
+    /**
+     * Maintained like the account counts: replies and boosts not deleted, favourites (not emoji
+     * reactions) stored here.
+     */
+    repliesCount: integer("replies_count").notNull().default(0),
+    reblogsCount: integer("reblogs_count").notNull().default(0),
+    favouritesCount: integer("favourites_count").notNull().default(0),
   },
   (t) => [
     uniqueIndex("statuses_uri").on(t.uri),
@@ -677,4 +694,44 @@ export const mediaCache = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
   },
   (t) => [index("media_cache_last_used").on(t.lastUsedAt)],
+);
+
+/**
+ * What Perch itself metered of what the platform bills, per UTC hour ("YYYY-MM-DDTHH"): gathered per
+ * isolate and written as one upsert per hour every few seconds (services/usage.ts). WITHOUT ROWID
+ * (migration 0008): one row written per update.
+ */
+export const usageHours = sqliteTable("usage_hours", {
+  hour: text("hour").primaryKey(),
+  /** Worker invocations: HTTP requests, queue batches, cron runs. */
+  requests: integer("requests").notNull().default(0),
+  queueBatches: integer("queue_batches").notNull().default(0),
+  subrequests: integer("subrequests").notNull().default(0),
+  d1Queries: integer("d1_queries").notNull().default(0),
+  d1RowsRead: integer("d1_rows_read").notNull().default(0),
+  d1RowsWritten: integer("d1_rows_written").notNull().default(0),
+  /** Queue operations as billed: one per 64 KB written, read or deleted. */
+  queueOps: integer("queue_ops").notNull().default(0),
+  /** R2 class A (writes, lists) and class B (reads) operations. */
+  r2ClassA: integer("r2_class_a").notNull().default(0),
+  r2ClassB: integer("r2_class_b").notNull().default(0),
+  /** The most any one invocation of the hour made of each per-invocation limit. */
+  maxSubrequests: integer("max_subrequests").notNull().default(0),
+  maxD1Queries: integer("max_d1_queries").notNull().default(0),
+});
+
+/** Messages per queue per UTC hour: sent, processed (acked), retried, failed (dead letters). WITHOUT ROWID. */
+export const queueStats = sqliteTable(
+  "queue_stats",
+  {
+    queue: text("queue").notNull(),
+    hour: text("hour").notNull(),
+    sent: integer("sent").notNull().default(0),
+    processed: integer("processed").notNull().default(0),
+    retried: integer("retried").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    /** The oldest message seen by a consumer this hour: how far behind the queue ran (ms). */
+    maxLagMs: integer("max_lag_ms").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.queue, t.hour] })],
 );

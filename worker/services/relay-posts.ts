@@ -140,6 +140,10 @@ export function relayPostAsStatus(p: RelayPost): Status {
     editedAt: p.editedAt,
     deletedAt: null,
     createdAt: p.publishedAt,
+    // Nobody here has interacted with it: the first interaction makes it a status.
+    repliesCount: 0,
+    reblogsCount: 0,
+    favouritesCount: 0,
   };
 }
 
