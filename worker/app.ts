@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { ConfigError, readConfig } from "./config";
 import { createCtx, type Ctx } from "./context";
+import { meterInvocation } from "./services/usage";
 import type { Bindings } from "./env";
 import { actorRoutes } from "./federation/routes/actor";
 import { collections } from "./federation/routes/collections";
@@ -35,6 +36,7 @@ import { browserPages } from "./web/browser";
 import { mediaProxy } from "./web/media-proxy";
 import { ownerWeb } from "./web/owner-pages";
 import { relayWeb } from "./web/relays";
+import { dashboardWeb } from "./web/dashboard";
 import type { OwnerSession } from "./web/session";
 import { pages } from "./web/routes";
 
@@ -48,9 +50,18 @@ export function createApp() {
   const app = new Hono<AppEnv>();
 
   app.use(async (c, next) => {
-    const config = readConfig(c.env, new URL(c.req.url).host);
-    c.set("ctx", createCtx(c.env, config, c.executionCtx));
-    await next();
+    let execution: { waitUntil(p: Promise<unknown>): void } | undefined;
+    try {
+      execution = c.executionCtx;
+    } catch {
+      execution = undefined; // called without one (app.request in a script)
+    }
+    // Every request is metered (services/usage.ts): what it costs in D1, R2, Queues and subrequests.
+    await meterInvocation(c.env, "request", execution && ((p) => execution.waitUntil(p)), async () => {
+      const config = readConfig(c.env, new URL(c.req.url).host);
+      c.set("ctx", createCtx(c.env, config, execution));
+      await next();
+    });
   });
   // HTML 404s for browsers and anti-framing headers on every page.
   app.use(browserPages);
@@ -96,6 +107,7 @@ export function createApp() {
   app.route("/", miscApi);
   app.route("/", ownerWeb);
   app.route("/", relayWeb);
+  app.route("/", dashboardWeb);
   app.route("/", pages);
 
   app.notFound((c) => c.json({ error: "Record not found" }, 404));

@@ -2,6 +2,7 @@ import type { Config } from "./config";
 import { openDb, type DB } from "./db/client";
 import type { Bindings } from "./env";
 import { loadInstance, type Instance } from "./services/instance";
+import { meteredBindings } from "./services/usage-bindings";
 
 /**
  * What domain services get: the bindings, the configuration and the database, built per request or
@@ -25,7 +26,8 @@ export function createCtx(
   const db = openDb(env.DB);
   let loaded: Promise<Instance> | undefined;
   const ctx: Ctx = {
-    env,
+    // R2 and Queue calls counted by the usage meter (services/usage.ts).
+    env: meteredBindings(env),
     config,
     db,
     instance: () => (loaded ??= loadInstance(db, config)),

@@ -16,6 +16,8 @@ export interface Bindings {
   ALLOW_LOOPBACK_FEDERATION?: string;
   /** How long relay counts are gathered before they are written (ms; default 20000). */
   RELAY_COUNT_FLUSH_MS?: string;
+  /** How long the usage meter gathers before writing (ms; default 20000; "manual": only when flushed). */
+  USAGE_FLUSH_MS?: string;
   /** Bytes of remote media kept in R2 (default 1 GiB; "0" keeps none). The owner's setting overrides it. */
   MEDIA_CACHE_BUDGET_BYTES?: string;
   /** Shown to clients as the server's contact address; defaults to USERNAME@ACCOUNT_DOMAIN. */

@@ -4,8 +4,11 @@ import { consumeDelivery } from "./queues/delivery-consumer";
 import { consumeFailed } from "./queues/failed-consumer";
 import { consumeInbox } from "./queues/inbox-consumer";
 import { upkeep } from "./queues/upkeep";
+import { meteredBatch } from "./queues/metered-batch";
+import { installFetchMeter, meterInvocation } from "./services/usage";
 
 const app = createApp();
+installFetchMeter();
 
 type Consumer = (batch: MessageBatch<unknown>, env: Bindings, ctx: ExecutionContext) => Promise<void>;
 
@@ -21,11 +24,26 @@ export default {
   fetch: app.fetch,
   async queue(batch: MessageBatch<unknown>, env: Bindings, ctx: ExecutionContext) {
     const consumer = consumers.find(([name]) => batch.queue.startsWith(name))?.[1];
-    if (consumer) return consumer(batch, env, ctx);
-    console.error(`message batch from unknown queue ${batch.queue}`);
-    batch.retryAll();
+    if (!consumer) {
+      console.error(`message batch from unknown queue ${batch.queue}`);
+      batch.retryAll();
+      return;
+    }
+    await meterInvocation(
+      env,
+      "queue",
+      (p) => ctx.waitUntil(p),
+      () => consumer(meteredBatch(batch), env, ctx),
+    );
   },
   async scheduled(_controller: ScheduledController, env: Bindings, ctx: ExecutionContext) {
-    ctx.waitUntil(upkeep(env));
+    ctx.waitUntil(
+      meterInvocation(
+        env,
+        "cron",
+        (p) => ctx.waitUntil(p),
+        () => upkeep(env),
+      ),
+    );
   },
 } satisfies ExportedHandler<Bindings>;

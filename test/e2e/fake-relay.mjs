@@ -184,7 +184,7 @@ function actorDocument(id, type, username, publicKeyPem, extra = {}) {
  * `note()` publishes a note; `create()`/`remove()` give the author's LD-signed Create/Delete of it,
  * as Mastodon makes them and a Mastodon-style relay forwards them.
  */
-export async function startOrigin(port, { authors = 50, name = `origin-${port}` } = {}) {
+export async function startOrigin(port, { authors = 50, name = `origin-${port}`, sharedInboxes = 1 } = {}) {
   const base = `http://127.0.0.1:${port}`;
   const people = await Promise.all(
     Array.from({ length: authors }, async (_, i) => {
@@ -199,7 +199,10 @@ export async function startOrigin(port, { authors = 50, name = `origin-${port}` 
         document: actorDocument(id, "Person", username, publicKeyPem, {
           name: `User ${i} of ${name}`,
           url: `${base}/@${username}`,
-          endpoints: { sharedInbox: `${base}/inbox` },
+          // `sharedInboxes` > 1 spreads the authors over that many shared inboxes, as if on as many servers.
+          endpoints: {
+            sharedInbox: sharedInboxes > 1 ? `${base}/inbox/${i % sharedInboxes}` : `${base}/inbox`,
+          },
         }),
       };
     }),
@@ -209,9 +212,18 @@ export async function startOrigin(port, { authors = 50, name = `origin-${port}` 
   const deleted = new Set();
   let sequence = 0;
 
-  const server = await serve(port, async (req, url) => {
+  /** What was POSTed here: the inbox path and the activity. */
+  const received = [];
+  const server = await serve(port, async (req, url, body) => {
     const id = `${base}${url.pathname}`;
-    if (req.method !== "GET") return { kind: "post", status: 202 };
+    if (req.method !== "GET") {
+      try {
+        received.push({ path: url.pathname, activity: JSON.parse(body) });
+      } catch {
+        received.push({ path: url.pathname, activity: null });
+      }
+      return { kind: "post", status: 202 };
+    }
     if (url.pathname.startsWith("/media/")) return { kind: "media", bytes: PIXEL, type: "image/png" };
     if (byId.has(id)) return { kind: "actor", json: byId.get(id).document };
     if (deleted.has(id)) return { kind: "deleted note", status: 404 };
@@ -300,6 +312,7 @@ export async function startOrigin(port, { authors = 50, name = `origin-${port}` 
     host: `127.0.0.1:${port}`,
     authors: people,
     counts: server.counts,
+    received,
     notes,
     note,
     create,

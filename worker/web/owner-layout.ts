@@ -21,6 +21,7 @@ export const OWNER_HEADERS: Readonly<Record<string, string>> = {
 /** The sections of the owner's pages, in the header of each. */
 export const OWNER_SECTIONS = [
   { href: "/admin", label: "Admin home" },
+  { href: "/admin/dashboard", label: "Dashboard" },
   { href: "/admin/relays", label: "Relays" },
 ] as const;
 
@@ -45,6 +46,18 @@ const STYLE = `
   .alone { max-width: 26rem; margin: 4rem auto 0; }
   .error { color: #a50e0e; background: #fce8e6; border-radius: 0.4rem; padding: 0.5rem 0.75rem; }
   .muted { color: #666; }
+  .notice, .ok { background: #e6f4ea; border-radius: 0.4rem; padding: 0.5rem 0.75rem; }
+  .warnings li.warn { color: #7a4d00; }
+  .warnings li.over { color: #a50e0e; font-weight: 600; }
+  table.figures { border-collapse: collapse; width: 100%; margin: 0.5rem 0 1rem; font-size: 0.92rem; }
+  table.figures th, table.figures td { text-align: left; padding: 0.2rem 0.5rem 0.2rem 0; border-bottom: 1px solid #eee; }
+  table.figures td { font-variant-numeric: tabular-nums; }
+  figure.chart { margin: 0.75rem 0; }
+  figure.chart figcaption { font-size: 0.9rem; font-weight: 600; margin-bottom: 0.2rem; }
+  .legend { font-weight: 400; color: #555; margin-left: 0.5rem; }
+  .legend .key { margin-right: 0.6rem; white-space: nowrap; }
+  .swatch { display: inline-block; width: 0.7rem; height: 0.7rem; border-radius: 0.15rem; margin-right: 0.25rem; vertical-align: -0.05rem; }
+  ul.dead li form { display: inline; margin-left: 0.4rem; }
 `;
 
 /** The hidden field that carries the session's CSRF token in a form behind the login. */

@@ -191,6 +191,12 @@ ownerWeb.get(HOME, (c) => {
       body: html`<h1>Admin</h1>
         <p>Signed in as the owner of <a href="${u.profileUrl}">@${u.handle}</a>.</p>
         <section class="card">
+          <h2><a href="/admin/dashboard">Dashboard</a></h2>
+          <p class="muted">
+            Queues, dead letters, relays, failing servers, storage, and the day against the Free plan.
+          </p>
+        </section>
+        <section class="card">
           <h2><a href="/admin/relays">Relays</a></h2>
           <p class="muted">The relays this server subscribes to, and what each one brings in.</p>
         </section>`,
