@@ -8,6 +8,7 @@ import { userToken } from "../helpers/oauth";
 import { expectEntity } from "../helpers/openapi";
 import { createRemoteActor } from "../helpers/remote-actor";
 import { GIF_1x1, PNG_1x1, fileOf } from "../lib/media/files";
+import { queuedDeliveries } from "../helpers/deliveries";
 
 let token: string;
 beforeEach(async () => {
@@ -22,12 +23,7 @@ const update = (body: Record<string, unknown> | FormData | URLSearchParams, t = 
   api("PATCH", "/api/v1/accounts/update_credentials", t, body);
 
 function deliveries(spy: { mock: { calls: unknown[][] } }) {
-  return spy.mock.calls.flatMap((c) =>
-    (c[0] as { body: { inbox: string; body: string } }[]).map((m) => ({
-      inbox: m.body.inbox,
-      activity: JSON.parse(m.body.body),
-    })),
-  );
+  return queuedDeliveries(spy.mock.calls);
 }
 
 describe("update_credentials", () => {

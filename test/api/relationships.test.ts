@@ -9,6 +9,7 @@ import { ACTOR, testCtx } from "../helpers/app";
 import { owner, process, rows } from "../helpers/inbox";
 import { userToken } from "../helpers/oauth";
 import { expectEntity } from "../helpers/openapi";
+import { queuedDeliveries } from "../helpers/deliveries";
 
 let token: string;
 let bob: Account;
@@ -27,12 +28,7 @@ interface Delivery {
   activity: Record<string, any>;
 }
 function deliveries(): Delivery[] {
-  return (send.mock.calls as unknown[][]).flatMap((c) =>
-    (c[0] as { body: { inbox: string; body: string } }[]).map((m) => ({
-      inbox: m.body.inbox,
-      activity: JSON.parse(m.body.body) as Record<string, any>,
-    })),
-  );
+  return queuedDeliveries(send.mock.calls as unknown[][]);
 }
 
 async function addFollow(from: Account, to: Account, accepted = true): Promise<string> {

@@ -5,6 +5,7 @@ import { follows, mediaAttachments } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
 import { testCtx } from "../helpers/app";
 import { owner } from "../helpers/inbox";
+import { queuedDeliveries } from "../helpers/deliveries";
 
 /** Makes `account` an accepted follower of the owner (so the owner's posts are delivered to it). */
 export async function follower(account: Account): Promise<void> {
@@ -45,12 +46,6 @@ export async function uploadedMedia(extra: Partial<typeof mediaAttachments.$infe
 export function watchDeliveries() {
   const spy = vi.spyOn(env.DELIVERY_QUEUE, "sendBatch");
   return {
-    sent: () =>
-      spy.mock.calls.flatMap((c) =>
-        (c[0] as { body: { inbox: string; body: string } }[]).map((m) => ({
-          inbox: m.body.inbox,
-          activity: JSON.parse(m.body.body) as Record<string, any>,
-        })),
-      ),
+    sent: () => queuedDeliveries(spy.mock.calls as unknown[][]),
   };
 }

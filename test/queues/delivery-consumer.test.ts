@@ -9,11 +9,11 @@ import type { DeliveryMessage } from "../../worker/queues/messages";
 import { importPublicKeyPem, verifyRequest } from "../../worker/lib/http-signatures";
 
 const INBOX = "https://remote.example/inbox";
-const message: DeliveryMessage = {
+const message = {
   inbox: INBOX,
   body: JSON.stringify({ id: "https://social.example.com/activities/1", type: "Like" }),
-  signer: "owner",
-};
+  signer: "owner" as const,
+} satisfies DeliveryMessage;
 
 afterEach(() => restoreFetch());
 

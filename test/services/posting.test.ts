@@ -5,6 +5,7 @@ import { activityJson, mockFetch, restoreFetch } from "../helpers/fetch-mock";
 import { ownerFollows, process, rows } from "../helpers/inbox";
 import { createRemoteActor, type RemoteActor } from "../helpers/remote-actor";
 import { addressing, deleteNote, editNote, publishNote } from "../../worker/services/posting";
+import { queuedDeliveries } from "../helpers/deliveries";
 
 const PUBLIC = "https://www.w3.org/ns/activitystreams#Public";
 const FOLLOWERS = `${ACTOR}/followers`;
@@ -34,12 +35,7 @@ async function followedBy(...actors: RemoteActor[]) {
 }
 
 function deliveries(spy: { mock: { calls: unknown[][] } }) {
-  return spy.mock.calls.flatMap((c) =>
-    (c[0] as { body: { inbox: string; body: string } }[]).map((m) => ({
-      inbox: m.body.inbox,
-      activity: JSON.parse(m.body.body),
-    })),
-  );
+  return queuedDeliveries(spy.mock.calls);
 }
 
 describe("addressing", () => {

@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type { Ctx } from "../context";
 import { hosts } from "../db/schema";
 
@@ -20,38 +20,70 @@ const PROBE_LEASE_MS = 60_000;
 /** A failure this long after the previous one (with no breaker window in between) starts a new run. */
 const RUN_GAP_MS = 3600_000;
 
-export type Gate = { send: true; scheme: string } | { send: false; waitMs: number };
+/** `probe`: this send claimed a half-open breaker, and no other delivery to the host may go with it. */
+export type Gate = { send: true; scheme: string; probe?: true } | { send: false; waitMs: number };
 
 /**
  * Whether a delivery to `host` may be sent now, claiming the probe when the breaker is half-open;
  * with the signature scheme the host wants, read in the same query.
  */
 export async function gate(ctx: Ctx, host: string, now = Date.now()): Promise<Gate> {
-  const state = (
-    await ctx.db
-      .select({ openUntil: hosts.openUntil, scheme: hosts.signatureScheme })
-      .from(hosts)
-      .where(eq(hosts.host, host))
-      .limit(1)
-  )[0];
-  if (!state?.openUntil) return { send: true, scheme: state?.scheme ?? "cavage" };
-  const until = Date.parse(state.openUntil);
-  if (until > now) return { send: false, waitMs: until - now };
-  // Half-open: the first to move the window forward is the probe.
-  const lease = new Date(now + PROBE_LEASE_MS).toISOString();
-  const claimed = await ctx.db
-    .update(hosts)
-    .set({ openUntil: lease })
-    .where(sql`${hosts.host} = ${host} AND ${hosts.openUntil} = ${state.openUntil}`)
-    .returning({ host: hosts.host });
-  return claimed.length > 0 ? { send: true, scheme: state.scheme } : { send: false, waitMs: PROBE_LEASE_MS };
+  return (await gates(ctx, [host], now)).get(host) ?? { send: true, scheme: "cavage" };
 }
+
+/** The gates of several hosts in one read (a delivery batch's), each half-open one's probe claimed. */
+export async function gates(ctx: Ctx, hostNames: string[], now = Date.now()): Promise<Map<string, Gate>> {
+  const unique = [...new Set(hostNames)];
+  const result = new Map<string, Gate>();
+  if (unique.length === 0) return result;
+  const states = await ctx.db
+    .select({ host: hosts.host, openUntil: hosts.openUntil, scheme: hosts.signatureScheme })
+    .from(hosts)
+    .where(inArray(hosts.host, unique));
+  const byHost = new Map(states.map((s) => [s.host, s]));
+  await Promise.all(
+    unique.map(async (host) => {
+      const state = byHost.get(host);
+      if (!state?.openUntil) return result.set(host, { send: true, scheme: state?.scheme ?? "cavage" });
+      const until = Date.parse(state.openUntil);
+      if (until > now) return result.set(host, { send: false, waitMs: until - now });
+      // Half-open: the first to move the window forward is the probe.
+      const lease = new Date(now + PROBE_LEASE_MS).toISOString();
+      const claimed = await ctx.db
+        .update(hosts)
+        .set({ openUntil: lease })
+        .where(sql`${hosts.host} = ${host} AND ${hosts.openUntil} = ${state.openUntil}`)
+        .returning({ host: hosts.host });
+      result.set(
+        host,
+        claimed.length > 0
+          ? { send: true, scheme: state.scheme, probe: true }
+          : { send: false, waitMs: PROBE_LEASE_MS },
+      );
+    }),
+  );
+  return result;
+}
+
+/** How long a delivery that lost the probe of a half-open breaker waits. */
+export const PROBE_WAIT_MS = PROBE_LEASE_MS;
 
 /** A host that answered (even with a permanent error) is alive: the run of failures ends. */
 export async function recordSuccess(ctx: Ctx, host: string): Promise<void> {
+  await recordSuccesses(ctx, [host]);
+}
+
+/** recordSuccess for the hosts that answered in a delivery batch, in one statement. */
+export async function recordSuccesses(ctx: Ctx, hostNames: string[]): Promise<void> {
+  const unique = [...new Set(hostNames)];
+  if (unique.length === 0) return;
+  const list = sql.join(
+    unique.map((h) => sql`${h}`),
+    sql`, `,
+  );
   await ctx.db.run(sql`UPDATE hosts SET consecutive_failures = 0, failing_since = NULL, open_until = NULL,
       updated_at = ${new Date().toISOString()}
-    WHERE host = ${host} AND (consecutive_failures > 0 OR open_until IS NOT NULL)`);
+    WHERE host IN (${list}) AND (consecutive_failures > 0 OR open_until IS NOT NULL)`);
 }
 
 /**

@@ -42,19 +42,46 @@ export type InboxMessage = z.infer<typeof InboxMessage>;
 /** Messages up to this size ride in the queue; larger ones keep the activity in R2 (limit 128 KB). */
 export const INLINE_MESSAGE_BYTES = 96 * 1024;
 
-/** One signed POST of one activity to one inbox. */
-export const DeliveryMessage = z.object({
-  inbox: z.string().max(4096),
-  /** The activity's JSON, serialized once at enqueue time. */
-  body: z.string(),
-  /** Which local key signs it. */
-  signer: z.enum(["owner", "instance"]),
-  /**
-   * Attempts spent before this message was sent again by the breaker (which holds a message back
-   * without counting it as an attempt): the queue's own `attempts` counts only this copy.
-   */
-  spent: z.number().int().nonnegative().optional(),
-  /** When the delivery was first queued (ISO 8601): a delivery is given up after a few days. */
-  since: z.string().max(64).optional(),
-});
+/** Inboxes one delivery message carries at most (the consumer's arithmetic: delivery-packs.ts). */
+export const MAX_PACK_INBOXES = 6;
+
+/**
+ * One activity for one or more inboxes, each POSTed and signed on its own at send time. Today's
+ * messages carry `inboxes` (a pack); messages of the first shape carry one `inbox`, and are still
+ * written for a pack of one, so a Worker version that knows only that shape can still read most of
+ * the queue after a rollback. The activity's JSON is in `body`, or (when a pack would not fit a queue
+ * message) in R2 at `payload`, shared by every pack of the activity.
+ */
+export const DeliveryMessage = z
+  .object({
+    inbox: z.string().max(4096).optional(),
+    inboxes: z.array(z.string().max(4096)).min(1).max(MAX_PACK_INBOXES).optional(),
+    /** The activity's JSON, serialized once at enqueue time. */
+    body: z.string().optional(),
+    payload: z
+      .string()
+      .regex(/^delivery\/[\w-]+\.json$/)
+      .optional(),
+    /** Which local key signs it. */
+    signer: z.enum(["owner", "instance"]),
+    /**
+     * Attempts each of its inboxes spent before this message was queued (the breaker holds a message
+     * back without counting an attempt, and a pack's failures travel on in a new message): the
+     * queue's own `attempts` counts only this copy.
+     */
+    spent: z.number().int().nonnegative().optional(),
+    /** When the delivery was first queued (ISO 8601): a delivery is given up after a few days. */
+    since: z.string().max(64).optional(),
+  })
+  .refine((m) => (m.inbox === undefined) !== (m.inboxes === undefined), {
+    message: "exactly one of inbox and inboxes",
+  })
+  .refine((m) => (m.body === undefined) !== (m.payload === undefined), {
+    message: "exactly one of body and payload",
+  });
 export type DeliveryMessage = z.infer<typeof DeliveryMessage>;
+
+/** The inboxes a delivery message is for, whichever its shape. */
+export function deliveryInboxes(message: Pick<DeliveryMessage, "inbox" | "inboxes">): string[] {
+  return message.inboxes ?? (message.inbox === undefined ? [] : [message.inbox]);
+}

@@ -5,6 +5,7 @@ import { notifyEndedPolls } from "../services/notifications";
 import { indexStatuses } from "../services/search-index";
 import { renormalizeStoredTags } from "../services/tags";
 import { pruneRelayPosts } from "../services/relay-posts";
+import { sweepDeliveryPayloads } from "./delivery-packs";
 
 /**
  * Cron upkeep, every 15 minutes: forget inbox ids older than a week (redeliveries come within hours),
@@ -22,6 +23,7 @@ export async function upkeep(env: Bindings): Promise<void> {
         ).run(),
     ],
     ["inbox payloads cleanup", () => sweepInboxPayloads(env)],
+    ["delivery payloads cleanup", () => sweepDeliveryPayloads(env)],
     [
       "OAuth codes and login throttle cleanup",
       () =>

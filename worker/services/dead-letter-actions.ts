@@ -1,7 +1,8 @@
 import { eq } from "drizzle-orm";
 import type { Ctx } from "../context";
 import { deadLetters } from "../db/schema";
-import { DeliveryMessage, InboxMessage } from "../queues/messages";
+import { loadBody, queueDelivery } from "../queues/delivery-packs";
+import { DeliveryMessage, deliveryInboxes, InboxMessage } from "../queues/messages";
 
 export class DeadLetterError extends Error {
   constructor(
@@ -31,8 +32,15 @@ export async function retryDeadLetter(ctx: Ctx, id: string): Promise<void> {
   if (row.kind === "delivery") {
     const parsed = DeliveryMessage.safeParse(body);
     if (!parsed.success) throw notMessage();
-    const { spent: _spent, ...fresh } = parsed.data;
-    await ctx.env.DELIVERY_QUEUE.send({ ...fresh, since: new Date().toISOString() }, { contentType: "json" });
+    // Through the way every delivery goes (a body too large for a message of its own goes to R2).
+    const activity = await loadBody(ctx.env, parsed.data);
+    if (activity === null) {
+      throw new DeadLetterError(
+        "This delivery's activity is no longer stored, so it cannot be sent again",
+        422,
+      );
+    }
+    await queueDelivery(ctx.env, deliveryInboxes(parsed.data), activity, { signer: parsed.data.signer });
   } else {
     const parsed = InboxMessage.safeParse(body);
     if (!parsed.success) throw notMessage();

@@ -7,11 +7,8 @@ import { uris } from "../federation/uris";
 import { createProof } from "../lib/proofs";
 import { signLdSignature } from "../lib/ld-signatures";
 import { localKeys } from "./signing";
-import type { DeliveryMessage } from "../queues/messages";
+import { queueDelivery } from "../queues/delivery-packs";
 import { markFederated } from "./instance";
-
-/** Queues accept at most 100 messages per sendBatch. */
-const BATCH = 100;
 
 export interface Audience {
   /** Deliver to every accepted follower of the owner. */
@@ -22,8 +19,9 @@ export interface Audience {
 
 /**
  * Publishes an activity by the owner: adds the JSON-LD context and an FEP-8b32 proof, serializes it
- * once, and queues one message per target inbox, shared inboxes deduplicated. Signing happens at send
- * time in the delivery consumer.
+ * once, and queues it for its target inboxes (shared inboxes deduplicated) in packs of a few inboxes
+ * per message (queues/delivery-packs.ts). Each inbox gets its own signed POST at send time, in the
+ * delivery consumer. Returns the number of inboxes.
  */
 export async function deliver(
   ctx: Ctx,
@@ -51,22 +49,16 @@ export async function deliver(
   for (const r of relayInboxes) inboxes.delete(r);
   if (inboxes.size === 0 && relayInboxes.length === 0) return 0;
   const since = new Date().toISOString();
-  const messages: MessageSendRequest<DeliveryMessage>[] = [];
   if (inboxes.size > 0) {
     const body = JSON.stringify(await signActivity(ctx, activity));
-    for (const inbox of inboxes)
-      messages.push({ body: { inbox, body, signer: "owner", since }, contentType: "json" });
+    await queueDelivery(ctx.env, [...inboxes], body, { signer: "owner", since });
   }
   if (relayInboxes.length > 0) {
     // What Mastodon-style relays pass on must prove itself to servers that never heard of Perch:
     // Mastodon checks an LD signature by the author on relayed content (an FEP-8b32 proof and an LD
     // signature cannot both sign one document, each covering the other, so relays get this copy).
     const body = JSON.stringify(await ldSignedActivity(ctx, activity));
-    for (const inbox of relayInboxes)
-      messages.push({ body: { inbox, body, signer: "owner", since }, contentType: "json" });
-  }
-  for (let i = 0; i < messages.length; i += BATCH) {
-    await ctx.env.DELIVERY_QUEUE.sendBatch(messages.slice(i, i + BATCH));
+    await queueDelivery(ctx.env, relayInboxes, body, { signer: "owner", since });
   }
   await markFederated(ctx.db);
   return inboxes.size + relayInboxes.length;
