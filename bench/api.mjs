@@ -3,7 +3,8 @@
 // 1,000 followed accounts (plus 500 others), replies, boosts and a followed hashtag. Prints home
 // timeline latency (p50/p95/p99, 40 items) for the first page and for pages at random depth, with
 // verify_credentials (an authenticated one-row read) as the baseline in the same run, workerd CPU ms
-// per request, and status-create throughput.
+// per request, D1 queries and rows read per request (deltas of the owner's /_perch/owner/metrics,
+// counted per isolate: wrangler dev runs one), and status-create throughput.
 //   BENCH_STATUSES (default 100000), BENCH_FOLLOWS (default 1000), BENCH_N (default 300 requests per
 //   measurement), BENCH_CREATE (default 200 posts), BENCH_CONCURRENCY (default 4, for creates).
 import { spawnSync } from "node:child_process";
@@ -186,6 +187,21 @@ insert(
   statusRows,
 );
 insert("status_tags", ["name", "status_id"], tagRows);
+// The seed writes rows directly: give them the counts the Worker keeps on them, as migration 0008's
+// backfill computes them (its SQL, copied from migrations/0008_counters_usage.sql).
+lines.push(
+  `UPDATE accounts SET
+    followers_count = (SELECT count(*) FROM follows f WHERE f.target_account_id = accounts.id AND f.accepted = 1),
+    following_count = (SELECT count(*) FROM follows f WHERE f.account_id = accounts.id AND f.accepted = 1),
+    statuses_count = (SELECT count(*) FROM statuses s WHERE s.account_id = accounts.id AND s.deleted_at IS NULL),
+    last_status_at = (SELECT strftime('%Y-%m-%dT%H:%M:%fZ', (CAST(max(CAST(s.id AS INTEGER)) AS INTEGER) >> 16) / 1000.0, 'unixepoch')
+      FROM statuses s WHERE s.account_id = accounts.id AND s.deleted_at IS NULL);`,
+  `UPDATE statuses SET
+    replies_count = (SELECT count(*) FROM statuses r WHERE r.in_reply_to_uri = statuses.uri AND r.deleted_at IS NULL),
+    reblogs_count = (SELECT count(*) FROM statuses b WHERE b.reblog_of_id = statuses.id AND b.deleted_at IS NULL),
+    favourites_count = (SELECT count(*) FROM favourites f WHERE f.status_id = statuses.id AND f.emoji IS NULL)
+    WHERE statuses.deleted_at IS NULL;`,
+);
 writeFileSync(`${STATE}/seed.sql`, lines.join("\n"));
 const seedStarted = Date.now();
 d1(["--file", `${STATE}/seed.sql`]);
@@ -228,7 +244,19 @@ const token = (
 ).access_token;
 const headers = { authorization: `Bearer ${token}` };
 
+const ownerAuth = { authorization: `Basic ${Buffer.from(`owner:${PASSWORD}`).toString("base64")}` };
+const d1Now = async () =>
+  (await (await fetch(`${base}/_perch/owner/metrics`, { headers: ownerAuth })).json()).d1;
+// What one metrics call itself adds (its password check), taken off each measurement.
+const d1Probe = async () => {
+  const a = await d1Now();
+  const b = await d1Now();
+  return { queries: b.queries - a.queries, rowsRead: b.rowsRead - a.rowsRead };
+};
+
 async function timeGets(paths) {
+  const overhead = await d1Probe();
+  const d1Before = await d1Now();
   const latencies = [];
   let items = 0;
   const cpu0 = workerdCpuSeconds(dev.child.pid);
@@ -241,7 +269,15 @@ async function timeGets(paths) {
     if (Array.isArray(body)) items += body.length;
   }
   const cpuMs = ((workerdCpuSeconds(dev.child.pid) - cpu0) * 1000) / paths.length;
-  return { latencies, items: items / paths.length, cpuMs };
+  const d1After = await d1Now();
+  const per = (k) => (d1After[k] - d1Before[k] - overhead[k]) / paths.length;
+  return {
+    latencies,
+    items: items / paths.length,
+    cpuMs,
+    queries: per("queries"),
+    rowsRead: per("rowsRead"),
+  };
 }
 
 const row = (name, r) =>
@@ -253,7 +289,11 @@ const row = (name, r) =>
       .toFixed(1)
       .padStart(6)} ms  p99 ${percentile(r.latencies, 99).toFixed(1).padStart(6)} ms  CPU ${r.cpuMs
       .toFixed(2)
-      .padStart(6)} ms/req${r.items !== undefined && r.items > 0 ? `  ${r.items.toFixed(1)} items` : ""}`,
+      .padStart(6)} ms/req  D1 ${r.queries.toFixed(1).padStart(5)} queries ${r.rowsRead
+      .toFixed(0)
+      .padStart(
+        6,
+      )} rows read/req${r.items !== undefined && r.items > 0 ? `  ${r.items.toFixed(1)} items` : ""}`,
   );
 
 const home = "/api/v1/timelines/home?limit=40";

@@ -199,6 +199,16 @@ await sendAll(accepts, CONCURRENCY);
 await settle("the Accepts");
 log(`set up: 500 followers, 150 followed (${((performance.now() - t) / 1000).toFixed(0)} s)`);
 
+// What workerd spends on an invocation that does almost nothing (wrangler dev's own proxying and
+// bookkeeping included): the floor under the day's CPU per invocation, which production does not pay.
+let floorMs;
+{
+  const cpu0 = workerdCpuSeconds(dev.child.pid);
+  for (let i = 0; i < 300; i++) await (await fetch(`${base}/.well-known/nodeinfo`)).arrayBuffer();
+  floorMs = ((workerdCpuSeconds(dev.child.pid) - cpu0) * 1000) / 300;
+  log(`CPU floor: ${floorMs.toFixed(2)} ms per near-empty request under wrangler dev`);
+}
+
 // --- the day -------------------------------------------------------------------------------------------
 const dashboard = () => admin("GET", "/admin/api/dashboard");
 const use = (d) => Object.fromEntries(d.today.use.map((u) => [u.metric, u.used]));
@@ -335,10 +345,11 @@ async function day(label, extra) {
   });
   const cpuPer = (cpu * 1000) / Math.max(1, invocations);
   rows.push({
-    figure: "workerd CPU ms per invocation (mean)",
+    // Judged above the floor: production does not run wrangler dev's proxy.
+    figure: `workerd CPU ms per invocation (mean; floor ${floorMs.toFixed(2)})`,
     value: +cpuPer.toFixed(2),
     "Free limit": 10,
-    "": cpuPer <= 10 ? "✓" : "✗",
+    "": cpuPer - floorMs <= 10 ? "✓" : "✗",
   });
   rows.push({
     figure: "deliveries received at the origins",

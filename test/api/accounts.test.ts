@@ -18,6 +18,7 @@ import { presentAccounts } from "../../worker/api/entities/account";
 import { d1Usage } from "../../worker/db/metered";
 import { uris } from "../../worker/federation/uris";
 import { newId } from "../../worker/lib/ids";
+import { batchOf, followInsertCounts } from "../../worker/services/counters";
 import { api, remoteAccount, remoteStatus } from "../helpers/api";
 import { request, testCtx } from "../helpers/app";
 import { activityJson, mockFetch, restoreFetch } from "../helpers/fetch-mock";
@@ -59,17 +60,18 @@ describe("verify_credentials", () => {
 });
 
 /** Stores a follow row directly (as if accepted over federation). */
+/** Stores a follow directly, counted as the inbox counts it. */
 async function addFollow(from: Account, to: Account, accepted = true): Promise<string> {
   const id = newId();
-  await testCtx()
-    .db.insert(follows)
-    .values({
-      id,
-      accountId: from.id,
-      targetAccountId: to.id,
-      uri: `https://x.example/follows/${id}`,
-      accepted,
-    });
+  const ctx = testCtx();
+  const values = {
+    id,
+    accountId: from.id,
+    targetAccountId: to.id,
+    uri: `https://x.example/follows/${id}`,
+    accepted,
+  };
+  await batchOf(ctx, [...followInsertCounts(ctx, values), ctx.db.insert(follows).values(values)]);
   return id;
 }
 

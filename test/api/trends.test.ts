@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Account, Status } from "../../worker/db/client";
 import { blocks, favourites, statuses } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
+import { favouriteInsertCount, statusInsertCounts } from "../../worker/services/counters";
 import { testCtx } from "../helpers/app";
 import { api, remoteAccount, remoteStatus } from "../helpers/api";
 import { owner } from "../helpers/inbox";
@@ -9,26 +10,36 @@ import { expectEntity } from "../helpers/openapi";
 
 const HOUR = 3_600_000;
 
+/** A remote Like stored as the inbox stores it, counted on the status. */
 async function like(status: Status, by: Account) {
   const id = newId();
-  await testCtx()
-    .db.insert(favourites)
-    .values({ id, accountId: by.id, statusId: status.id, uri: `${by.uri}/likes/${id}` });
+  const ctx = testCtx();
+  const uri = `${by.uri}/likes/${id}`;
+  await ctx.db.batch([
+    favouriteInsertCount(ctx, { statusId: status.id, uri }),
+    ctx.db.insert(favourites).values({ id, accountId: by.id, statusId: status.id, uri }),
+  ]);
 }
 
+/** A remote boost stored as the inbox stores it, counted on the original and its author. */
 async function boost(status: Status, by: Account) {
   const id = newId();
-  await testCtx()
-    .db.insert(statuses)
-    .values({
+  const ctx = testCtx();
+  const uri = `${by.uri}/boosts/${id}`;
+  const counts = statusInsertCounts(ctx, { uri, accountId: by.id, reblogOfId: status.id });
+  await ctx.db.batch([
+    ...counts.before,
+    ctx.db.insert(statuses).values({
       id,
-      uri: `${by.uri}/boosts/${id}`,
+      uri,
       accountId: by.id,
       visibility: "public",
       reblogOfId: status.id,
       audience: { to: [], cc: [] },
       publishedAt: new Date().toISOString(),
-    });
+    }),
+    ...counts.after,
+  ]);
 }
 
 describe("trends", () => {

@@ -5,6 +5,7 @@ import { processActivity } from "../../worker/federation/inbox";
 import { newId } from "../../worker/lib/ids";
 import { storeActor } from "../../worker/services/accounts";
 import { testCtx } from "./app";
+import { batchOf, followInsertCounts } from "../../worker/services/counters";
 
 /** Runs one activity through the inbox consumer's dispatch, as the queue would. */
 export async function process(
@@ -37,12 +38,14 @@ export async function ownerFollows(actorDocument: Record<string, unknown>): Prom
   const account = await storeActor(ctx, actorDocument);
   const me = await owner();
   const id = newId();
-  await ctx.db.insert(follows).values({
+  const values = {
     id,
     accountId: me.id,
     targetAccountId: account.id,
     uri: `https://social.example.com/activities/${id}`,
     accepted: true,
-  });
+  };
+  // With the counts it changes, as every follow is written.
+  await batchOf(ctx, [...followInsertCounts(ctx, values), ctx.db.insert(follows).values(values)]);
   return account;
 }

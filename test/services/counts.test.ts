@@ -1,7 +1,13 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { follows, statuses } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
+import {
+  batchOf,
+  followInsertCounts,
+  lastStatusAt,
+  statusRemovalCounts,
+} from "../../worker/services/counters";
 import { countsFor } from "../../worker/services/counts";
 import { deleteNote, publishNote } from "../../worker/services/posting";
 import { remoteAccount, remoteStatus } from "../helpers/api";
@@ -9,7 +15,7 @@ import { testCtx } from "../helpers/app";
 import { owner } from "../helpers/inbox";
 
 describe("account counts", () => {
-  it("count posts without tombstones, accepted follows only, and date the last post by its id", async () => {
+  it("are those kept on the rows: posts without tombstones, accepted follows only, the last post dated by its id", async () => {
     const ctx = testCtx();
     const me = await owner();
     const bob = await remoteAccount("bob");
@@ -20,11 +26,12 @@ describe("account counts", () => {
     const published = "2026-01-02T03:04:05.000Z";
     await remoteStatus(bob, { published });
     const removed = await remoteStatus(bob, { published });
-    await ctx.db
-      .update(statuses)
-      .set({ deletedAt: new Date().toISOString() })
-      .where(eq(statuses.id, removed.id));
-    await ctx.db.insert(follows).values([
+    await ctx.db.batch([
+      ...statusRemovalCounts(ctx, (s) => sql`${s}.id = ${removed.id}`),
+      ctx.db.update(statuses).set({ deletedAt: new Date().toISOString() }).where(eq(statuses.id, removed.id)),
+      lastStatusAt(ctx, bob.id),
+    ]);
+    for (const f of [
       {
         id: newId(),
         accountId: bob.id,
@@ -46,7 +53,8 @@ describe("account counts", () => {
         uri: "https://social.example.com/f3",
         accepted: true,
       },
-    ]);
+    ])
+      await batchOf(ctx, [...followInsertCounts(ctx, f), ctx.db.insert(follows).values(f)]);
     const counts = await countsFor(ctx, [me.id, bob.id, carol.id]);
     expect(counts.get(me.id)).toMatchObject({ statuses: 1, followers: 1, following: 1 });
     expect(Date.parse(counts.get(me.id)!.lastStatusAt!)).toBeGreaterThanOrEqual(

@@ -155,16 +155,17 @@ describe("API answers point at the proxy", () => {
         ],
       },
     });
+    const m = await uploadedMedia();
+    const local = await publishNote(ctx, { text: "mine", visibility: "public", mediaIds: [m.id] });
+    // Reactions arrive on the owner's posts only (federation/inbox/like.ts); their images are remote.
     await ctx.db.insert(favourites).values({
       id: newId(),
       accountId: bob.id,
-      statusId: remote.id,
+      statusId: local.id,
       uri: `${bob.uri}#likes/1`,
       emoji: ":blobcat:",
       emojiUrl: EMOJI,
     });
-    const m = await uploadedMedia();
-    const local = await publishNote(ctx, { text: "mine", visibility: "public", mediaIds: [m.id] });
 
     const [r, l] = await presentStatuses(ctx, [remote, local]);
     const attachment = (r as any).media_attachments[0];
@@ -172,8 +173,8 @@ describe("API answers point at the proxy", () => {
     expect(attachment.preview_url).toBe(await proxied(THUMB));
     expect(attachment.remote_url).toBe(PHOTO);
     expect((r as any).account.avatar).toBe(await proxied(AVATAR));
-    expect((r as any).reactions[0].url).toBe(await proxied(EMOJI));
-    expect((r as any).pleroma.emoji_reactions[0].url).toBe(await proxied(EMOJI));
+    expect((l as any).reactions[0].url).toBe(await proxied(EMOJI));
+    expect((l as any).pleroma.emoji_reactions[0].url).toBe(await proxied(EMOJI));
 
     const own = (l as any).media_attachments[0];
     expect(own.url).toBe(`${BASE}/media/${m.key}`);

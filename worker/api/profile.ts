@@ -1,13 +1,14 @@
+import { sql } from "drizzle-orm";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app";
 import type { Ctx } from "../context";
 import type { Account } from "../db/client";
 import { requireToken } from "../oauth/middleware";
-import { accountCounts, pendingFollowRequests } from "../services/counts";
 import {
   AVATAR_SIZE_LIMIT,
   loadPreferences,
+  preferencesFrom,
   removeProfileImage,
   serializePreferences,
   updateProfile,
@@ -19,14 +20,19 @@ import { p, parseWith, readInput } from "./input";
 export const profileApi = new Hono<AppEnv>();
 
 async function credentialAccount(ctx: Ctx, owner: Account) {
-  const [counts, requests, prefs, moved] = await Promise.all([
-    accountCounts(ctx, owner.id),
-    pendingFollowRequests(ctx, owner.id),
-    loadPreferences(ctx),
+  // The counts are on the owner's row, loaded with the instance; the preferences and the pending
+  // follow requests come in one statement (two index lookups).
+  const [row, moved] = await Promise.all([
+    ctx.db.get<{ prefs: string | null; requests: number }>(
+      sql`SELECT (SELECT value FROM settings WHERE key = 'preferences') AS prefs,
+        (SELECT count(*) FROM follows WHERE target_account_id = ${owner.id} AND accepted = 0) AS requests`,
+    ),
     movedTargets(ctx, [owner]),
   ]);
+  const requests = Number(row?.requests ?? 0);
+  const prefs = preferencesFrom(row?.prefs ?? null);
   const target = owner.movedTo ? moved.get(owner.movedTo) : undefined;
-  return serializeCredentialAccount(ctx.config, owner, counts, requests, prefs, target);
+  return serializeCredentialAccount(ctx.config, owner, requests, prefs, target);
 }
 
 profileApi.get("/api/v1/accounts/verify_credentials", requireToken("profile", { user: true }), async (c) => {

@@ -1,10 +1,11 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Account, Follow } from "../db/client";
 import { follows, listAccounts } from "../db/schema";
 import { uris } from "../federation/uris";
 import { newId } from "../lib/ids";
 import { resolveHandleOrUrl } from "./accounts";
+import { followAcceptCounts, followRemovalCounts } from "./counters";
 import { deliver } from "./delivery";
 
 export class FollowError extends Error {
@@ -67,6 +68,7 @@ export async function unfollow(ctx: Ctx, target: Account): Promise<boolean> {
   if (!existing) return false;
   // Lists hold only followed accounts, as on Mastodon: an unfollow takes the account out of them.
   await ctx.db.batch([
+    ...followRemovalCounts(ctx, (f) => sql`${f}.id = ${existing.id}`),
     ctx.db.delete(follows).where(eq(follows.id, existing.id)),
     ctx.db.delete(listAccounts).where(eq(listAccounts.accountId, target.id)),
   ]);
@@ -89,7 +91,12 @@ export async function answerFollowRequest(ctx: Ctx, follower: Account, accept: b
   const { owner } = await ctx.instance();
   const request = await findFollow(ctx, follower.id, owner.id);
   if (!request || request.accepted) return false;
-  if (accept) await ctx.db.update(follows).set({ accepted: true }).where(eq(follows.id, request.id));
+  // A pending request counts nowhere: only its acceptance changes the counts.
+  if (accept)
+    await ctx.db.batch([
+      ...followAcceptCounts(ctx, (f) => sql`${f}.id = ${request.id}`),
+      ctx.db.update(follows).set({ accepted: true }).where(eq(follows.id, request.id)),
+    ]);
   else await ctx.db.delete(follows).where(eq(follows.id, request.id));
   await sendFollowAnswer(ctx, request, follower, accept ? "Accept" : "Reject");
   return true;

@@ -1,4 +1,4 @@
-import { and, count, eq, isNull } from "drizzle-orm";
+import { and, count, eq, isNull, sql } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Status } from "../db/client";
 import { favourites, pins, statuses } from "../db/schema";
@@ -7,6 +7,13 @@ import { renderAnnounce } from "../federation/note";
 import { uris } from "../federation/uris";
 import { newId } from "../lib/ids";
 import { findAccountById } from "./accounts";
+import {
+  favouriteInsertCount,
+  favouriteRemovalCount,
+  lastStatusAt,
+  statusInsertCounts,
+  statusRemovalCounts,
+} from "./counters";
 import { deliver } from "./delivery";
 import { resolveStatus } from "./remote-statuses";
 
@@ -29,7 +36,10 @@ export async function like(ctx: Ctx, statusUri: string): Promise<Status> {
   if (existing) return status;
   const id = newId();
   const uri = uris(ctx.config).activity(id);
-  await ctx.db.insert(favourites).values({ id, accountId: owner.id, statusId: status.id, uri });
+  await ctx.db.batch([
+    favouriteInsertCount(ctx, { statusId: status.id, uri }),
+    ctx.db.insert(favourites).values({ id, accountId: owner.id, statusId: status.id, uri }),
+  ]);
   const author = await authorOf(ctx, status);
   await deliver(
     ctx,
@@ -44,7 +54,10 @@ export async function unlike(ctx: Ctx, statusUri: string): Promise<boolean> {
   const status = await resolveStatus(ctx, statusUri);
   const existing = await findLike(ctx, owner.id, status.id);
   if (!existing) return false;
-  await ctx.db.delete(favourites).where(eq(favourites.id, existing.id));
+  await ctx.db.batch([
+    favouriteRemovalCount(ctx, (f) => sql`${f}.id = ${existing.id}`),
+    ctx.db.delete(favourites).where(eq(favourites.id, existing.id)),
+  ]);
   const actor = uris(ctx.config).actor;
   await deliver(
     ctx,
@@ -79,23 +92,32 @@ export async function announce(
   if (existing) return existing;
   const u = uris(ctx.config);
   const id = newId();
-  const [boost] = await ctx.db
-    .insert(statuses)
-    .values({
-      id,
-      uri: u.statusActivity(id),
-      accountId: owner.id,
-      local: true,
-      visibility,
-      reblogOfId: target.id,
-      audience: boostAudience(
-        u.followers,
+  const uri = u.statusActivity(id);
+  const counts = statusInsertCounts(ctx, { uri, accountId: owner.id, reblogOfId: target.id });
+  const audience = boostAudience(
+    u.followers,
+    visibility,
+    target.local ? [] : [(await authorOf(ctx, target)).uri],
+  );
+  const results = await ctx.db.batch([
+    ...counts.before,
+    ctx.db
+      .insert(statuses)
+      .values({
+        id,
+        uri,
+        accountId: owner.id,
+        local: true,
         visibility,
-        target.local ? [] : [(await authorOf(ctx, target)).uri],
-      ),
-      publishedAt: new Date().toISOString(),
-    })
-    .returning();
+        reblogOfId: target.id,
+        audience,
+        publishedAt: new Date().toISOString(),
+      })
+      .returning(),
+    ...counts.after,
+  ]);
+  const inserted = results[counts.before.length] as Status[];
+  const boost = inserted[0];
   if (!boost) throw new Error("insert returned no boost");
   const author = await authorOf(ctx, target);
   await deliver(ctx, renderAnnounce(ctx.config, boost, target.uri), { followers: true, accounts: [author] });
@@ -107,7 +129,11 @@ export async function unannounce(ctx: Ctx, statusUri: string): Promise<boolean> 
   const target = await resolveStatus(ctx, statusUri);
   const boost = await findBoost(ctx, owner.id, target.id);
   if (!boost) return false;
-  await ctx.db.delete(statuses).where(eq(statuses.id, boost.id));
+  await ctx.db.batch([
+    ...statusRemovalCounts(ctx, (b) => sql`${b}.id = ${boost.id}`, { replies: false }),
+    ctx.db.delete(statuses).where(eq(statuses.id, boost.id)),
+    lastStatusAt(ctx, owner.id),
+  ]);
   const u = uris(ctx.config);
   await deliver(
     ctx,

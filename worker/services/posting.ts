@@ -24,6 +24,7 @@ import { cleanText } from "../lib/text/clean";
 import { extractEntities, extractTags, mentionKey, renderText, type MentionTarget } from "../lib/text/format";
 import { findAccountById, findAccountByUri, resolveHandleOrUrl } from "./accounts";
 import { recordConversation } from "./conversations";
+import { lastStatusAt, statusInsertCounts, statusRemovalCounts } from "./counters";
 import { deliver } from "./delivery";
 import { editSnapshot, resolveStatus, tagInserts } from "./remote-statuses";
 
@@ -311,7 +312,18 @@ export async function publishNote(ctx: Ctx, raw: NoteInput): Promise<Status> {
   }
   let inserted: Status[];
   try {
-    [inserted] = await ctx.db.batch([ctx.db.insert(statuses).values(values).returning(), ...writes]);
+    const counts = statusInsertCounts(ctx, {
+      uri: values.uri,
+      accountId: owner.id,
+      inReplyToUri: values.inReplyToUri,
+    });
+    const results = await ctx.db.batch([
+      ...counts.before,
+      ctx.db.insert(statuses).values(values).returning(),
+      ...writes,
+      ...counts.after,
+    ]);
+    inserted = results[counts.before.length] as Status[];
   } catch (err) {
     // A concurrent retry with the same key won the race: answer with its status.
     const done = input.idempotencyKey ? await idempotentStatus(ctx, input.idempotencyKey) : undefined;
@@ -444,7 +456,9 @@ export async function deleteNote(ctx: Ctx, id: string): Promise<Status> {
   const status = await ownLiveStatus(ctx, id);
   const now = new Date().toISOString();
   await ctx.db.batch([
+    ...statusRemovalCounts(ctx, (s) => sql`${s}.id = ${id}`),
     ctx.db.update(statuses).set({ deletedAt: now, content: "", source: null }).where(eq(statuses.id, id)),
+    lastStatusAt(ctx, status.accountId),
     ctx.db.delete(pins).where(eq(pins.statusId, id)),
     ctx.db.delete(statusTags).where(eq(statusTags.statusId, id)),
     ctx.db.update(mediaAttachments).set({ statusId: null }).where(eq(mediaAttachments.statusId, id)),

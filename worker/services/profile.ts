@@ -29,8 +29,27 @@ const VISIBILITIES = ["public", "unlisted", "private", "direct"] as const;
 
 async function rawPreferences(ctx: Ctx): Promise<Record<string, unknown>> {
   const row = (await ctx.db.select().from(settings).where(eq(settings.key, PREFERENCES_KEY)).limit(1))[0];
-  const v = row?.value;
+  return asObject(row?.value);
+}
+
+function asObject(v: unknown): Record<string, unknown> {
   return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/**
+ * The preferences from the stored value of the settings row (its JSON text, as a query that reads
+ * the row itself returns it), for a caller that reads it together with other figures.
+ */
+export function preferencesFrom(stored: unknown): Preferences {
+  let v = stored;
+  if (typeof v === "string") {
+    try {
+      v = JSON.parse(v);
+    } catch {
+      v = {};
+    }
+  }
+  return parsePreferences(asObject(v));
 }
 
 /** The owner's preferences (settings key "preferences"), with defaults for anything unset. */

@@ -1,4 +1,4 @@
-import { and, eq, inArray, or, type SQL } from "drizzle-orm";
+import { and, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Account, Follow } from "../db/client";
 import {
@@ -14,6 +14,7 @@ import {
 import { uris } from "../federation/uris";
 import { HttpError } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { followRemovalCounts } from "./counters";
 import { deliver } from "./delivery";
 import { followActivity, inboxOnly, sendFollowAnswer } from "./following";
 import {
@@ -98,6 +99,11 @@ export async function block(ctx: Ctx, target: Account): Promise<void> {
       .insert(blocks)
       .values({ accountId: owner.id, targetAccountId: target.id, uri })
       .onConflictDoNothing(),
+    ...followRemovalCounts(
+      ctx,
+      (f) => sql`((${f}.account_id = ${owner.id} AND ${f}.target_account_id = ${target.id})
+        OR (${f}.account_id = ${target.id} AND ${f}.target_account_id = ${owner.id}))`,
+    ),
     ctx.db
       .delete(follows)
       .where(
@@ -196,10 +202,18 @@ export async function setNote(ctx: Ctx, target: Account, note: string): Promise<
 /** Removes an account from the owner's followers (a Reject of its Follow tells its server). */
 export async function removeFromFollowers(ctx: Ctx, follower: Account): Promise<boolean> {
   const { owner } = await ctx.instance();
-  const [row] = await ctx.db
-    .delete(follows)
-    .where(and(eq(follows.accountId, follower.id), eq(follows.targetAccountId, owner.id)))
-    .returning();
+  const counts = followRemovalCounts(
+    ctx,
+    (f) => sql`${f}.account_id = ${follower.id} AND ${f}.target_account_id = ${owner.id}`,
+  );
+  const results = await ctx.db.batch([
+    ...counts,
+    ctx.db
+      .delete(follows)
+      .where(and(eq(follows.accountId, follower.id), eq(follows.targetAccountId, owner.id)))
+      .returning(),
+  ]);
+  const row = (results[counts.length] as Follow[])[0];
   if (!row) return false;
   if (!follower.local) await sendFollowAnswer(ctx, row, follower, "Reject");
   return true;
@@ -251,7 +265,10 @@ export async function blockDomain(ctx: Ctx, input: string): Promise<string> {
   }
   await ctx.db.batch([
     ctx.db.insert(domainBlocks).values({ domain, id: newId() }).onConflictDoNothing(),
-    ...ended.map((f) => ctx.db.delete(follows).where(eq(follows.id, f.id))),
+    ...ended.flatMap((f) => [
+      ...followRemovalCounts(ctx, (r) => sql`${r}.id = ${f.id}`),
+      ctx.db.delete(follows).where(eq(follows.id, f.id)),
+    ]),
     // Notifications from the domain's accounts go, as on Mastodon.
     ctx.db
       .delete(notifications)

@@ -5,6 +5,7 @@ import { relayPosts, settings, statuses, type Tag } from "../db/schema";
 import { PUBLIC } from "../federation/jsonld";
 import type { Note } from "../federation/schemas";
 import { minIdAt, newId } from "../lib/ids";
+import { statusInsertCounts } from "./counters";
 import { noteToStatus, tagInserts } from "./remote-statuses";
 import { pageOrder, pageRows, pageWhere, type Page } from "../api/pagination";
 import { normalizeTag } from "../lib/text/hashtags";
@@ -175,15 +176,24 @@ export async function promoteRelayPost(
           : null,
       })
       .onConflictDoNothing({ target: statuses.uri });
+  // Counted from here on as any stored status: its author's, its parent's, and replies to it that
+  // were stored before it.
+  const counts = statusInsertCounts(ctx, {
+    uri: row.uri,
+    accountId: row.accountId,
+    inReplyToUri: row.inReplyToUri,
+    mayHaveReplies: true,
+  });
   const rest = [
     ...tagInserts(ctx, row.uri, row.tags),
     ctx.db.delete(relayPosts).where(eq(relayPosts.id, post.id)),
+    ...counts.after,
   ];
   try {
-    await ctx.db.batch([insert(post.id), ...rest]);
+    await ctx.db.batch([...counts.before, insert(post.id), ...rest]);
   } catch {
     // Its id was taken in `statuses` (ids made in two isolates can meet, rarely): a new one.
-    await ctx.db.batch([insert(newId()), ...rest]);
+    await ctx.db.batch([...counts.before, insert(newId()), ...rest]);
   }
   return (await ctx.db.select().from(statuses).where(eq(statuses.uri, row.uri)).limit(1))[0];
 }

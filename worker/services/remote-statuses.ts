@@ -21,6 +21,7 @@ import { displayTag, normalizeTag } from "../lib/text/hashtags";
 import { newId } from "../lib/ids";
 import { statusIdAt } from "../db/status-ids";
 import { resolveAccount } from "./accounts";
+import { statusInsertCounts } from "./counters";
 import { fetchDocument } from "./signing";
 import { promoteRelayPost } from "./relay-posts";
 
@@ -67,15 +68,29 @@ export function parseNote(document: unknown): Note {
  */
 export async function remoteNoteInsert(ctx: Ctx, note: Note, author: Account) {
   const values = withParent(ctx, await noteToStatus(note, author));
+  const counts = remoteCounts(ctx, values);
   return {
     queries: [
+      ...counts.before,
       // Only a second copy of the same post (its URI) is skipped; any other conflict is an error.
       ctx.db.insert(statuses).values(values).onConflictDoNothing({ target: statuses.uri }),
       ...tagInserts(ctx, values.uri, values.tags ?? []),
       // A copy that came through a relay first gives way to the status (no row written when none).
       ctx.db.delete(relayPosts).where(eq(relayPosts.uri, values.uri)),
+      ...counts.after,
     ] as const,
   };
+}
+
+/** The counts a remote post changes: replies to it may have come before it. */
+function remoteCounts(ctx: Ctx, values: NewStatus) {
+  return statusInsertCounts(ctx, {
+    uri: values.uri,
+    accountId: values.accountId,
+    inReplyToUri: values.inReplyToUri,
+    reblogOfId: values.reblogOfId,
+    mayHaveReplies: true,
+  });
 }
 
 /**
@@ -110,11 +125,13 @@ export function tagInserts(ctx: Ctx, uri: string, tags: Tag[]) {
 /** Stores a remote note (idempotent on its URI) and returns the stored row. */
 export async function storeRemoteNote(ctx: Ctx, note: Note, author: Account): Promise<Status> {
   const values = withParent(ctx, await noteToStatus(note, author));
-  const inserted = await ctx.db
-    .insert(statuses)
-    .values(values)
-    .onConflictDoNothing({ target: statuses.uri })
-    .returning();
+  const counts = remoteCounts(ctx, values);
+  const results = await ctx.db.batch([
+    ...counts.before,
+    ctx.db.insert(statuses).values(values).onConflictDoNothing({ target: statuses.uri }).returning(),
+    ...counts.after,
+  ]);
+  const inserted = results[counts.before.length] as Status[];
   if (inserted[0]) {
     const tags = tagInserts(ctx, inserted[0].uri, inserted[0].tags);
     const [first, ...rest] = tags;

@@ -3,11 +3,28 @@ import { describe, expect, it } from "vitest";
 import { presentStatuses, serializePoll } from "../../../worker/api/entities/status";
 import { bookmarks, favourites, filterKeywords, filters, pins, statuses } from "../../../worker/db/schema";
 import { newId } from "../../../worker/lib/ids";
+import { favouriteInsertCount } from "../../../worker/services/counters";
+import { announce } from "../../../worker/services/interactions";
 import { publishNote } from "../../../worker/services/posting";
 import { ACTOR, testCtx } from "../../helpers/app";
 import { remoteAccount, remoteStatus } from "../../helpers/api";
 import { owner } from "../../helpers/inbox";
 import { expectEntity } from "../../helpers/openapi";
+
+/** A favourite (or an emoji reaction) stored as the inbox stores it, counted when it is a favourite. */
+async function react(accountId: string, statusId: string, emoji: string | null = null) {
+  const ctx = testCtx();
+  const uri = `https://x/${newId()}`;
+  const insert = ctx.db.insert(favourites).values({ id: newId(), accountId, statusId, uri, emoji });
+  if (emoji) await insert;
+  else await ctx.db.batch([favouriteInsertCount(ctx, { statusId, uri }), insert]);
+}
+
+/** The status as stored now, with the counts its rows keep. */
+async function fresh(id: string) {
+  const [row] = await testCtx().db.select().from(statuses).where(eq(statuses.id, id));
+  return row!;
+}
 
 describe("the Status serializer", () => {
   it("serializes a remote status with mentions, tags, a poll, counts and the owner's flags", async () => {
@@ -27,15 +44,13 @@ describe("the Status serializer", () => {
         endTime: new Date(Date.now() + 3600_000).toISOString(),
       },
     });
-    await ctx.db
-      .insert(favourites)
-      .values({ id: newId(), accountId: me.id, statusId: status.id, uri: "https://x/like" });
+    await react(me.id, status.id);
     await ctx.db.insert(bookmarks).values({ id: newId(), statusId: status.id });
     const reply = await remoteStatus(bob, { inReplyTo: status.uri });
     expect(reply.inReplyToId).toBe(status.id);
     expect(reply.inReplyToAccountId).toBe(bob.id);
 
-    const [s] = await presentStatuses(ctx, [status]);
+    const [s] = await presentStatuses(ctx, [await fresh(status.id)]);
     expectEntity("Status", s);
     expect(s).toMatchObject({
       id: status.id,
@@ -66,17 +81,7 @@ describe("the Status serializer", () => {
     const me = await owner();
     const bob = await remoteAccount("bob");
     const original = await remoteStatus(bob, { content: "<p>boost me</p>" });
-    const boostId = newId();
-    await ctx.db.insert(statuses).values({
-      id: boostId,
-      uri: `${ACTOR}/statuses/${boostId}/activity`,
-      accountId: me.id,
-      local: true,
-      visibility: "public",
-      reblogOfId: original.id,
-      audience: { to: [], cc: [] },
-      publishedAt: new Date().toISOString(),
-    });
+    const boostId = (await announce(ctx, original.uri)).id;
     const own = await publishNote(ctx, { text: "mine", visibility: "public" });
     await ctx.db.insert(pins).values({ accountId: me.id, statusId: own.id });
     const rows = await ctx.db.select().from(statuses);
@@ -108,10 +113,7 @@ describe("the Status serializer", () => {
     const [bob, carol, dave] = await Promise.all(["bob", "carol", "dave"].map((n) => remoteAccount(n)));
     const liked = await publishNote(ctx, { text: "react", visibility: "public" });
     const quiet = await publishNote(ctx, { text: "no reactions", visibility: "public" });
-    const reaction = (accountId: string, emoji: string | null) =>
-      ctx.db
-        .insert(favourites)
-        .values({ id: newId(), accountId, statusId: liked.id, uri: `https://x/${newId()}`, emoji });
+    const reaction = (accountId: string, emoji: string | null) => react(accountId, liked.id, emoji);
     await reaction(bob!.id, "🐦");
     await reaction(carol!.id, ":blobcat:");
     await reaction(carol!.id, "🐦");
@@ -129,7 +131,7 @@ describe("the Status serializer", () => {
       publishedAt: new Date().toISOString(),
     });
     const [boost] = await ctx.db.select().from(statuses).where(eq(statuses.id, boostId));
-    const [a, b, c] = await presentStatuses(ctx, [liked, quiet, boost!]);
+    const [a, b, c] = await presentStatuses(ctx, [await fresh(liked.id), quiet, boost!]);
     const expected = [
       { name: "🐦", count: 3, me: false },
       { name: ":blobcat:", count: 2, me: true },

@@ -4,19 +4,29 @@ import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
 import { inChunks } from "../../db/chunks";
 import { accounts } from "../../db/schema";
-import { countsFor } from "../../services/counts";
 import { proxiedMediaUrls, type MediaUrls } from "../../services/media-proxy-urls";
 import { uris } from "../../federation/uris";
 import { MISSING_AVATAR_PATH, MISSING_HEADER_PATH } from "../default-images";
 
 export type SerializedAccount = AccountEntity;
 
-/** Counts shown on an account, computed by the caller. */
+/** Counts shown on an account: those kept on its row (services/counters.ts). */
 export interface AccountCounts {
   followers: number;
   following: number;
   statuses: number;
   lastStatusAt: string | null;
+}
+
+export function countsOf(
+  a: Pick<Account, "followersCount" | "followingCount" | "statusesCount" | "lastStatusAt">,
+): AccountCounts {
+  return {
+    followers: a.followersCount,
+    following: a.followingCount,
+    statuses: a.statusesCount,
+    lastStatusAt: a.lastStatusAt,
+  };
 }
 
 interface AccountEntity {
@@ -56,7 +66,7 @@ export function accountImages(list: Account[]): string[] {
 
 /**
  * An account as Mastodon's Account entity. https://docs.joinmastodon.org/entities/Account/
- * `moved` is the serialized account it moved to (`movedTo`), when that account is stored; without
+ * Its counts are those kept on the row: what Perch knows, exact for the owner. `moved` is the serialized account it moved to (`movedTo`), when that account is stored; without
  * it the field is left out, as Mastodon does when the target is unknown. Remote images go through
  * the media proxy (`media`, signed for `accountImages`); the default images stay as they are.
  */
@@ -64,7 +74,6 @@ export function serializeAccount(
   config: Config,
   media: MediaUrls,
   a: Account,
-  counts: AccountCounts,
   moved?: SerializedAccount,
 ): AccountEntity {
   const base = uris(config).base;
@@ -88,10 +97,10 @@ export function serializeAccount(
     avatar_static: avatar,
     header,
     header_static: header,
-    followers_count: counts.followers,
-    following_count: counts.following,
-    statuses_count: counts.statuses,
-    last_status_at: counts.lastStatusAt ? counts.lastStatusAt.slice(0, 10) : null,
+    followers_count: a.followersCount,
+    following_count: a.followingCount,
+    statuses_count: a.statusesCount,
+    last_status_at: a.lastStatusAt ? a.lastStatusAt.slice(0, 10) : null,
     hide_collections: false,
     noindex: !a.indexable,
     emojis: [],
@@ -121,14 +130,13 @@ function htmlToText(html: string): string {
 export function serializeCredentialAccount(
   config: Config,
   a: Account,
-  counts: AccountCounts,
   followRequests: number,
   prefs: { privacy: string; sensitive: boolean; language: string | null; hideCollections: boolean },
   moved?: SerializedAccount,
 ) {
   return {
     // The owner's images are uploads served here (services/profile.ts), never proxied.
-    ...serializeAccount(config, (url) => url, a, counts, moved),
+    ...serializeAccount(config, (url) => url, a, moved),
     hide_collections: prefs.hideCollections,
     source: {
       privacy: prefs.privacy,
@@ -150,32 +158,25 @@ export function serializeCredentialAccount(
 }
 
 /**
- * Serializes accounts with their counts in a few grouped queries (not three per account), for lists
- * and timelines. Counts are what Perch knows: exact for the owner, stored posts and known follows for
- * remote accounts.
+ * Serializes accounts for lists and timelines, their counts from their rows: no query, unless one
+ * moved (its target is loaded).
  */
 export async function presentAccounts(ctx: Ctx, list: Account[]): Promise<Map<string, SerializedAccount>> {
   const out = new Map<string, SerializedAccount>();
-  const [counts, moved, media] = await Promise.all([
-    countsFor(
-      ctx,
-      list.map((a) => a.id),
-    ),
+  const [moved, media] = await Promise.all([
     movedTargets(ctx, list),
     proxiedMediaUrls(ctx, accountImages(list)),
   ]);
   for (const a of list) {
-    const c = counts.get(a.id);
-    if (c)
-      out.set(a.id, serializeAccount(ctx.config, media, a, c, a.movedTo ? moved.get(a.movedTo) : undefined));
+    out.set(a.id, serializeAccount(ctx.config, media, a, a.movedTo ? moved.get(a.movedTo) : undefined));
   }
   return out;
 }
 
 /**
- * The stored accounts that accounts of a list moved to (`movedTo`), serialized with their counts and
- * keyed by URI: one query per 90 targets and one batch of counts, nothing for a list without moves.
- * The targets are not given their own `moved`, as Mastodon does not nest it.
+ * The stored accounts that accounts of a list moved to (`movedTo`), serialized and keyed by URI: one
+ * query per 90 targets, nothing for a list without moves. The targets are not given their own
+ * `moved`, as Mastodon does not nest it.
  */
 export async function movedTargets(ctx: Ctx, list: Account[]): Promise<Map<string, SerializedAccount>> {
   const uris = [...new Set(list.map((a) => a.movedTo).filter((u): u is string => !!u))];
@@ -183,17 +184,8 @@ export async function movedTargets(ctx: Ctx, list: Account[]): Promise<Map<strin
   if (uris.length === 0) return out;
   const rows = await inChunks(uris, (c) => ctx.db.select().from(accounts).where(inArray(accounts.uri, c)));
   if (rows.length === 0) return out;
-  const [counts, media] = await Promise.all([
-    countsFor(
-      ctx,
-      rows.map((a) => a.id),
-    ),
-    proxiedMediaUrls(ctx, accountImages(rows)),
-  ]);
-  for (const a of rows) {
-    const c = counts.get(a.id);
-    if (c) out.set(a.uri, serializeAccount(ctx.config, media, a, c));
-  }
+  const media = await proxiedMediaUrls(ctx, accountImages(rows));
+  for (const a of rows) out.set(a.uri, serializeAccount(ctx.config, media, a));
   return out;
 }
 

@@ -1,22 +1,10 @@
-import { and, count, eq, inArray, isNull } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import type { Ctx } from "../../context";
 import type { Account, Status } from "../../db/client";
-import {
-  accounts,
-  bookmarks,
-  favourites,
-  mediaAttachments,
-  pins,
-  pollVotes,
-  statuses,
-  type Poll,
-} from "../../db/schema";
+import type { Poll } from "../../db/schema";
 import { uris } from "../../federation/uris";
 import { normalizeTag } from "../../lib/text/hashtags";
-import { chunks, inChunks } from "../../db/chunks";
-import { groupReactions, reactionCounts, type StatusReaction } from "./reactions";
-import { combineCounts, countQueries } from "../../services/counts";
+import { groupReactions, type StatusReaction } from "./reactions";
+import { loadStatusPage } from "../../services/status-page";
 import {
   activeFilters,
   filterResults,
@@ -28,44 +16,6 @@ import { proxiedMediaUrls, type MediaUrls } from "../../services/media-proxy-url
 import { accountImages, movedTargets, serializeAccount, type SerializedAccount } from "./account";
 import { serializeAttachment, serializeMediaRow } from "./media";
 
-type Item = BatchItem<"sqlite">;
-interface Handle<R> {
-  index: number;
-  /** Phantom: the row type of the handle's query. */
-  rows?: R;
-}
-
-/**
- * Collects queries (each split so no IN list binds more than 90 parameters) and runs them all as one
- * D1 batch. `add` returns a handle to read the rows back after `run`.
- */
-function queryBatch(ctx: Ctx) {
-  const items: Item[] = [];
-  const slots: [number, number][] = [];
-  return {
-    add<T, Q extends Item>(list: T[], build: (chunk: T[]) => Q): Handle<Awaited<Q>> {
-      const parts = list.length ? chunks(list) : [];
-      slots.push([items.length, parts.length]);
-      for (const c of parts) items.push(build(c));
-      return { index: slots.length - 1 };
-    },
-    /** Queries that are already chunked; their results come back as one list per query. */
-    addMany(queries: Item[]): Handle<unknown[][]> {
-      slots.push([items.length, -queries.length]);
-      items.push(...queries);
-      return { index: slots.length - 1 };
-    },
-    async run() {
-      const results = (items.length ? await ctx.db.batch(items as [Item, ...Item[]]) : []) as unknown[][];
-      return <R>(h: Handle<R>): R => {
-        const [start, n] = slots[h.index] as [number, number];
-        if (n < 0) return results.slice(start, start - n) as R;
-        return results.slice(start, start + n).flat() as R;
-      };
-    },
-  };
-}
-
 export interface PresentOptions {
   /** Where the statuses are shown, for filters v2 (`filtered`); none means no filtering. */
   filterContext?: FilterContext;
@@ -74,10 +24,10 @@ export interface PresentOptions {
 export type SerializedStatus = Record<string, unknown> & { id: string };
 
 /**
- * Serializes statuses as Mastodon's Status entity, in order, with everything loaded in a fixed number
- * of grouped queries whatever the page size: authors, boosted originals, counts, the owner's
- * favourites, boosts, bookmarks, pins and poll votes, media rows and mentioned accounts.
- * https://docs.joinmastodon.org/entities/Status/
+ * Serializes statuses as Mastodon's Status entity, in order, with everything loaded in one statement
+ * whatever the page size (services/status-page.ts), the filters beside it: authors, boosted
+ * originals, the owner's favourites, boosts, bookmarks, pins and poll votes, media rows and mentioned
+ * accounts. Counts are those kept on the rows. https://docs.joinmastodon.org/entities/Status/
  */
 export async function presentStatuses(
   ctx: Ctx,
@@ -87,99 +37,15 @@ export async function presentStatuses(
   if (rows.length === 0) return [];
   const { owner } = await ctx.instance();
 
-  // Boosts show their original: load the originals that are not already on the page.
-  const byId = new Map(rows.map((s) => [s.id, s]));
-  const missing = [...new Set(rows.map((s) => s.reblogOfId).filter((id): id is string => !!id))].filter(
-    (id) => !byId.has(id),
-  );
-  for (const s of await inChunks(missing, (ids) =>
-    ctx.db.select().from(statuses).where(inArray(statuses.id, ids)),
-  ))
-    byId.set(s.id, s);
-
-  const all = [...byId.values()];
-  const ids = all.map((s) => s.id);
-  const accountIds = [
-    ...new Set([...all.map((s) => s.accountId), ...all.map((s) => s.inReplyToAccountId)]),
-  ].filter((id): id is string => !!id);
-  const mentionUris = [...new Set(all.flatMap((s) => s.mentions.map((m) => m.uri)))];
-  const localIds = all.filter((s) => s.local).map((s) => s.id);
-
-  // Everything below in one D1 batch: one round trip whatever the page size.
-  const q = queryBatch(ctx);
-  const hAuthors = q.add(accountIds, (c) => ctx.db.select().from(accounts).where(inArray(accounts.id, c)));
-  const hCounts = q.addMany(countQueries(ctx, accountIds));
-  const hMentions = q.add(mentionUris, (c) => ctx.db.select().from(accounts).where(inArray(accounts.uri, c)));
-  const hFavCounts = q.add(ids, (c) =>
-    ctx.db
-      .select({ id: favourites.statusId, n: count() })
-      .from(favourites)
-      .where(and(inArray(favourites.statusId, c), isNull(favourites.emoji)))
-      .groupBy(favourites.statusId),
-  );
-  // Boosts of these statuses, counted here and checked for the owner's: one query on the partial
-  // reblog index (asking for the owner's separately made SQLite walk the owner's every post).
-  const hBoosts = q.add(ids, (c) =>
-    ctx.db
-      .select({ id: statuses.reblogOfId, accountId: statuses.accountId })
-      .from(statuses)
-      .where(and(inArray(statuses.reblogOfId, c), isNull(statuses.deletedAt))),
-  );
-  const hReplies = q.add(
-    all.map((s) => s.uri),
-    (c) =>
-      ctx.db
-        .select({ id: statuses.inReplyToUri, n: count() })
-        .from(statuses)
-        .where(and(inArray(statuses.inReplyToUri, c), isNull(statuses.deletedAt)))
-        .groupBy(statuses.inReplyToUri),
-  );
-  // Emoji reactions, counted per emoji in the same batch (Pleroma's emoji_reactions).
-  const hReactions = q.add(ids, (c) => reactionCounts(ctx, c, owner.id));
-  const hMyFavs = q.add(ids, (c) =>
-    ctx.db
-      .select({ id: favourites.statusId })
-      .from(favourites)
-      .where(
-        and(inArray(favourites.statusId, c), eq(favourites.accountId, owner.id), isNull(favourites.emoji)),
-      ),
-  );
-  const hBookmarks = q.add(ids, (c) =>
-    ctx.db.select({ id: bookmarks.statusId }).from(bookmarks).where(inArray(bookmarks.statusId, c)),
-  );
-  const hPins = q.add(ids, (c) =>
-    ctx.db
-      .select({ id: pins.statusId })
-      .from(pins)
-      .where(and(inArray(pins.statusId, c), eq(pins.accountId, owner.id))),
-  );
-  const hVotes = q.add(
-    all.filter((s) => s.poll).map((s) => s.id),
-    (c) =>
-      ctx.db
-        .select()
-        .from(pollVotes)
-        .where(and(inArray(pollVotes.statusId, c), eq(pollVotes.accountId, owner.id))),
-  );
-  const hMedia = q.add(localIds, (c) =>
-    ctx.db.select().from(mediaAttachments).where(inArray(mediaAttachments.statusId, c)),
-  );
-  const [res, filters] = await Promise.all([
-    q.run(),
+  const [page, filters] = await Promise.all([
+    loadStatusPage(ctx, rows, owner.id),
     opts.filterContext ? activeFilters(ctx, opts.filterContext) : Promise.resolve([]),
   ]);
-  const authorRows = res(hAuthors);
-  const counts = combineCounts(accountIds, res(hCounts));
-  const mentionRows = res(hMentions);
-  const favCounts = res(hFavCounts);
-  const boosts = res(hBoosts);
-  const replyCounts = res(hReplies);
-  const reactionRows = res(hReactions);
-  const myFavs = res(hMyFavs);
-  const myBookmarks = res(hBookmarks);
-  const myPins = res(hPins);
-  const myVotes = res(hVotes);
-  const media = res(hMedia);
+  const { byId, favourited: faved, reblogged: boosted, bookmarked, pinned, votes: myVotes, media } = page;
+  const reactionRows = page.reactions;
+  const all = [...byId.values()];
+  const authorIds = new Set(all.flatMap((s) => [s.accountId, s.inReplyToAccountId]));
+  const authorRows = page.accounts.filter((a) => authorIds.has(a.id));
 
   // Authors that moved show the account they moved to: one more round trip, only when one did.
   // Remote images, attachments and emoji go through the media proxy, their URLs signed here.
@@ -190,30 +56,12 @@ export async function presentStatuses(
   const authors = new Map(
     authorRows.map((a) => [
       a.id,
-      serializeAccount(
-        ctx.config,
-        mediaUrls,
-        a,
-        counts.get(a.id) ?? { followers: 0, following: 0, statuses: 0, lastStatusAt: null },
-        a.movedTo ? moved.get(a.movedTo) : undefined,
-      ),
+      serializeAccount(ctx.config, mediaUrls, a, a.movedTo ? moved.get(a.movedTo) : undefined),
     ]),
   );
-  const accountByUri = new Map<string, Account>(mentionRows.map((a) => [a.uri, a]));
+  const accountByUri = new Map<string, Account>(page.accounts.map((a) => [a.uri, a]));
   accountByUri.set(owner.uri, owner);
-  const favN = new Map(favCounts.map((r) => [r.id, r.n]));
-  const boostN = new Map<string, number>();
-  const boosted = new Set<string>();
-  for (const b of boosts) {
-    const id = b.id as string;
-    boostN.set(id, (boostN.get(id) ?? 0) + 1);
-    if (b.accountId === owner.id) boosted.add(id);
-  }
   const reactions = groupReactions(reactionRows);
-  const replyN = new Map(replyCounts.map((r) => [r.id as string, r.n]));
-  const faved = new Set(myFavs.map((r) => r.id));
-  const bookmarked = new Set(myBookmarks.map((r) => r.id));
-  const pinned = new Set(myPins.map((r) => r.id));
   const mediaRows = new Map(media.map((m) => [m.id, m]));
 
   const base = uris(ctx.config).base;
@@ -247,9 +95,9 @@ export async function presentStatuses(
       sensitive: s.sensitive,
       language: s.language,
       edited_at: s.editedAt,
-      reblogs_count: boostN.get(s.id) ?? 0,
-      favourites_count: favN.get(s.id) ?? 0,
-      replies_count: replyN.get(s.uri) ?? 0,
+      reblogs_count: s.reblogsCount,
+      favourites_count: s.favouritesCount,
+      replies_count: s.repliesCount,
       quotes_count: 0,
       favourited: faved.has(s.id),
       reblogged: boosted.has(s.id),

@@ -36,10 +36,16 @@ async function target(c: Context<AppEnv>): Promise<Status> {
 
 const user = { user: true };
 
+/** The status as stored after a write that changed its counts (the counts are on the row). */
+async function reread(c: Context<AppEnv>, s: Status): Promise<Status> {
+  const [row] = await c.var.ctx.db.select().from(statuses).where(eq(statuses.id, s.id)).limit(1);
+  return row ?? s;
+}
+
 statusesActions.post("/api/v1/statuses/:id/favourite", requireToken("write:favourites", user), async (c) => {
   const s = await target(c);
   await like(c.var.ctx, s.uri);
-  return c.json(await presentOne(c.var.ctx, s));
+  return c.json(await presentOne(c.var.ctx, await reread(c, s)));
 });
 
 statusesActions.post(
@@ -48,7 +54,7 @@ statusesActions.post(
   async (c) => {
     const s = await target(c);
     await unlike(c.var.ctx, s.uri);
-    return c.json(await presentOne(c.var.ctx, s));
+    return c.json(await presentOne(c.var.ctx, await reread(c, s)));
   },
 );
 
@@ -69,7 +75,7 @@ statusesActions.post("/api/v1/statuses/:id/reblog", requireToken("write:statuses
 statusesActions.post("/api/v1/statuses/:id/unreblog", requireToken("write:statuses", user), async (c) => {
   const s = await target(c);
   await unannounce(c.var.ctx, s.uri);
-  return c.json(await presentOne(c.var.ctx, s));
+  return c.json(await presentOne(c.var.ctx, await reread(c, s)));
 });
 
 statusesActions.post("/api/v1/statuses/:id/bookmark", requireToken("write:bookmarks", user), async (c) => {

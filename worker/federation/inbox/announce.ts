@@ -1,5 +1,7 @@
 import { eq } from "drizzle-orm";
 import { statuses } from "../../db/schema";
+import type { Status } from "../../db/client";
+import { statusInsertCounts } from "../../services/counters";
 import { isFollowing } from "../../services/following";
 import { statusIdAt } from "../../db/status-ids";
 import { notify } from "../../services/notifications";
@@ -26,20 +28,26 @@ export async function handleAnnounce({ ctx, activity, actor, local }: InboxConte
   if (boosted.deletedAt || (boosted.visibility !== "public" && boosted.visibility !== "unlisted")) return;
   const to = activity.to ?? [];
   const cc = activity.cc ?? [];
-  const inserted = await ctx.db
-    .insert(statuses)
-    .values({
-      id: statusIdAt(Date.now()) as unknown as string,
-      uri: activity.id,
-      accountId: actor.id,
-      local: false,
-      visibility: visibilityOf(to, cc, actor.followersUrl),
-      reblogOfId: boosted.id,
-      audience: { to, cc },
-      publishedAt: new Date().toISOString(),
-    })
-    .onConflictDoNothing({ target: statuses.uri })
-    .returning({ id: statuses.id });
+  const counts = statusInsertCounts(ctx, { uri: activity.id, accountId: actor.id, reblogOfId: boosted.id });
+  const results = await ctx.db.batch([
+    ...counts.before,
+    ctx.db
+      .insert(statuses)
+      .values({
+        id: statusIdAt(Date.now()) as unknown as string,
+        uri: activity.id,
+        accountId: actor.id,
+        local: false,
+        visibility: visibilityOf(to, cc, actor.followersUrl),
+        reblogOfId: boosted.id,
+        audience: { to, cc },
+        publishedAt: new Date().toISOString(),
+      })
+      .onConflictDoNothing({ target: statuses.uri })
+      .returning({ id: statuses.id }),
+    ...counts.after,
+  ]);
+  const inserted = results[counts.before.length] as Pick<Status, "id">[];
   if (inserted.length > 0 && boosted.accountId === local.owner.id) {
     await notify(ctx, {
       type: "reblog",

@@ -1,5 +1,6 @@
-import { and, eq, or } from "drizzle-orm";
+import { and, eq, or, sql } from "drizzle-orm";
 import { blocks, follows } from "../../db/schema";
+import { followRemovalCounts } from "../../services/counters";
 import { objectId } from "../schemas";
 import type { InboxContext } from "./index";
 
@@ -12,6 +13,11 @@ export async function handleBlock({ ctx, activity, actor, local }: InboxContext)
       .insert(blocks)
       .values({ accountId: actor.id, targetAccountId: owner, uri: activity.id })
       .onConflictDoUpdate({ target: [blocks.accountId, blocks.targetAccountId], set: { uri: activity.id } }),
+    ...followRemovalCounts(
+      ctx,
+      (f) => sql`((${f}.account_id = ${actor.id} AND ${f}.target_account_id = ${owner})
+        OR (${f}.account_id = ${owner} AND ${f}.target_account_id = ${actor.id}))`,
+    ),
     ctx.db
       .delete(follows)
       .where(

@@ -1,6 +1,12 @@
-import { and, eq, or } from "drizzle-orm";
+import { and, eq, or, sql } from "drizzle-orm";
 import { accounts, blocks, favourites, follows, pins, remoteKeys, statuses } from "../../db/schema";
 import { forgetAccount } from "../../services/accounts";
+import {
+  favouriteRemovalCount,
+  followRemovalCounts,
+  lastStatusAt,
+  statusRemovalCounts,
+} from "../../services/counters";
 import { objectId } from "../schemas";
 import type { InboxContext } from "./index";
 
@@ -14,9 +20,17 @@ export async function handleDelete({ ctx, activity, actor }: InboxContext): Prom
   const db = ctx.db;
   if (id === actor.uri) {
     forgetAccount(ctx, actor.uri);
+    // What its posts, favourites and follows counted elsewhere (parents, originals, the owner) goes
+    // with them; its own counts go with its row.
     await db.batch([
+      ...statusRemovalCounts(ctx, (s) => sql`${s}.account_id = ${actor.id}`),
       db.delete(statuses).where(eq(statuses.accountId, actor.id)),
+      favouriteRemovalCount(ctx, (f) => sql`${f}.account_id = ${actor.id}`),
       db.delete(favourites).where(eq(favourites.accountId, actor.id)),
+      ...followRemovalCounts(
+        ctx,
+        (f) => sql`(${f}.account_id = ${actor.id} OR ${f}.target_account_id = ${actor.id})`,
+      ),
       db.delete(follows).where(or(eq(follows.accountId, actor.id), eq(follows.targetAccountId, actor.id))),
       db.delete(blocks).where(or(eq(blocks.accountId, actor.id), eq(blocks.targetAccountId, actor.id))),
       db.delete(pins).where(eq(pins.accountId, actor.id)),
@@ -25,8 +39,15 @@ export async function handleDelete({ ctx, activity, actor }: InboxContext): Prom
     ]);
     return;
   }
-  await db
-    .update(statuses)
-    .set({ deletedAt: new Date().toISOString(), content: "", attachments: [], poll: null })
-    .where(and(eq(statuses.uri, id), eq(statuses.accountId, actor.id), eq(statuses.local, false)));
+  await db.batch([
+    ...statusRemovalCounts(
+      ctx,
+      (s) => sql`${s}.uri = ${id} AND ${s}.account_id = ${actor.id} AND ${s}.local = 0`,
+    ),
+    db
+      .update(statuses)
+      .set({ deletedAt: new Date().toISOString(), content: "", attachments: [], poll: null })
+      .where(and(eq(statuses.uri, id), eq(statuses.accountId, actor.id), eq(statuses.local, false))),
+    lastStatusAt(ctx, actor.id),
+  ]);
 }

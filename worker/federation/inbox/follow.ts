@@ -1,5 +1,7 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
+import type { Follow } from "../../db/client";
 import { follows } from "../../db/schema";
+import { batchOf, followAcceptCounts, followInsertCounts } from "../../services/counters";
 import { newId } from "../../lib/ids";
 import { followSlot, notify } from "../../services/notifications";
 import { markFederated } from "../../services/instance";
@@ -23,22 +25,28 @@ export async function handleFollow({ ctx, activity, actor, local }: InboxContext
   )[0];
   let row;
   if (existing) {
-    [row] = await ctx.db
-      .update(follows)
-      .set({ uri: activity.id, accepted: existing.accepted || autoAccept })
-      .where(eq(follows.id, existing.id))
-      .returning();
+    // A pending request accepted now counts (the counts skip a follow that is accepted already).
+    const counts = autoAccept ? followAcceptCounts(ctx, (f) => sql`${f}.id = ${existing.id}`) : [];
+    const results = await batchOf(ctx, [
+      ...counts,
+      ctx.db
+        .update(follows)
+        .set({ uri: activity.id, accepted: existing.accepted || autoAccept })
+        .where(eq(follows.id, existing.id))
+        .returning(),
+    ]);
+    [row] = results[counts.length] as Follow[];
   } else {
-    [row] = await ctx.db
-      .insert(follows)
-      .values({
-        id: newId(),
-        accountId: actor.id,
-        targetAccountId: local.owner.id,
-        uri: activity.id,
-        accepted: autoAccept,
-      })
-      .returning();
+    const values = {
+      id: newId(),
+      accountId: actor.id,
+      targetAccountId: local.owner.id,
+      uri: activity.id,
+      accepted: autoAccept,
+    };
+    const counts = followInsertCounts(ctx, values);
+    const results = await batchOf(ctx, [...counts, ctx.db.insert(follows).values(values).returning()]);
+    [row] = results[counts.length] as Follow[];
   }
   await markFederated(ctx.db);
   if (!existing && row) {

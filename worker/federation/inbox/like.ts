@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { favourites } from "../../db/schema";
 import { newId } from "../../lib/ids";
+import { batchOf, favouriteInsertCount } from "../../services/counters";
 import { notify } from "../../services/notifications";
 import { findStatusByUri } from "../../services/remote-statuses";
 import { objectId, Url, validEntries } from "../schemas";
@@ -80,19 +81,24 @@ async function recordReaction(
   if (!target) return;
   const status = await findStatusByUri(ctx, target);
   if (!status || status.accountId !== local.owner.id || status.deletedAt) return;
-  const inserted = await ctx.db
-    .insert(favourites)
-    .values({
-      id: newId(),
-      accountId: actor.id,
-      statusId: status.id,
-      uri: activity.id,
-      emoji,
-      emojiUrl: reaction?.url ?? null,
-    })
-    // A second copy of the same activity adds nothing; any other conflict is an error, not a no-op.
-    .onConflictDoNothing({ target: favourites.uri })
-    .returning({ id: favourites.id });
+  const results = await batchOf(ctx, [
+    // A reaction is not a favourite: only a plain Like counts.
+    ...(emoji === null ? [favouriteInsertCount(ctx, { statusId: status.id, uri: activity.id })] : []),
+    ctx.db
+      .insert(favourites)
+      .values({
+        id: newId(),
+        accountId: actor.id,
+        statusId: status.id,
+        uri: activity.id,
+        emoji,
+        emojiUrl: reaction?.url ?? null,
+      })
+      // A second copy of the same activity adds nothing; any other conflict is an error, not a no-op.
+      .onConflictDoNothing({ target: favourites.uri })
+      .returning({ id: favourites.id }),
+  ]);
+  const inserted = results[results.length - 1] as { id: string }[];
   if (inserted.length === 0) return;
   await notify(ctx, {
     type: emoji === null ? "favourite" : "pleroma:emoji_reaction",

@@ -1,5 +1,12 @@
 import { and, eq, sql } from "drizzle-orm";
 import { blocks, favourites, follows, notifications, statuses } from "../../db/schema";
+import {
+  batchOf,
+  favouriteRemovalCount,
+  followRemovalCounts,
+  lastStatusAt,
+  statusRemovalCounts,
+} from "../../services/counters";
 import { unnotifyAnnounce, unnotifyFollow, unnotifyLike } from "../../services/notifications";
 import { objectId } from "../schemas";
 import type { InboxContext } from "./index";
@@ -17,18 +24,36 @@ export async function handleUndo({ ctx, activity, actor, local }: InboxContext):
       : {};
   const type = typeof embedded.type === "string" ? embedded.type : undefined;
   const db = ctx.db;
+  // Each undo with the counts it changes, counted before the rows go.
   const undo = {
-    Follow: () => db.delete(follows).where(and(eq(follows.uri, id), eq(follows.accountId, actor.id))),
-    Like: () => db.delete(favourites).where(and(eq(favourites.uri, id), eq(favourites.accountId, actor.id))),
-    Announce: () =>
+    Follow: () => [
+      ...followRemovalCounts(ctx, (f) => sql`${f}.uri = ${id} AND ${f}.account_id = ${actor.id}`),
+      db.delete(follows).where(and(eq(follows.uri, id), eq(follows.accountId, actor.id))),
+    ],
+    Like: () => [
+      favouriteRemovalCount(ctx, (f) => sql`${f}.uri = ${id} AND ${f}.account_id = ${actor.id}`),
+      db.delete(favourites).where(and(eq(favourites.uri, id), eq(favourites.accountId, actor.id))),
+    ],
+    Announce: () => [
+      ...statusRemovalCounts(
+        ctx,
+        (s) => sql`${s}.uri = ${id} AND ${s}.account_id = ${actor.id} AND ${s}.local = 0`,
+        { replies: false },
+      ),
       db
         .delete(statuses)
         .where(and(eq(statuses.uri, id), eq(statuses.accountId, actor.id), eq(statuses.local, false))),
-    Block: () => db.delete(blocks).where(and(eq(blocks.uri, id), eq(blocks.accountId, actor.id))),
+      lastStatusAt(ctx, actor.id),
+    ],
+    Block: () => [db.delete(blocks).where(and(eq(blocks.uri, id), eq(blocks.accountId, actor.id)))],
   };
   if (type === "Follow" && embedded.object === local.owner.uri) {
     // Some servers send a fresh id for the embedded Follow: the pair identifies it as well.
     await db.batch([
+      ...followRemovalCounts(
+        ctx,
+        (f) => sql`${f}.account_id = ${actor.id} AND ${f}.target_account_id = ${local.owner.id}`,
+      ),
       db
         .delete(follows)
         .where(and(eq(follows.accountId, actor.id), eq(follows.targetAccountId, local.owner.id))),
@@ -48,24 +73,24 @@ export async function handleUndo({ ctx, activity, actor, local }: InboxContext):
       AND from_account_id = ${actor.id} AND type IN ('follow', 'follow_request')
       AND EXISTS (SELECT 1 FROM follows WHERE uri = ${id} AND account_id = ${actor.id} AND target_account_id = ${local.owner.id})`);
   if (type === "EmojiReact") {
-    await db.batch([unnotify.Like(), undo.Like()]);
+    await db.batch([unnotify.Like(), ...undo.Like()]);
     return;
   }
   if (type === "Follow" || type === "Like" || type === "Announce") {
-    await db.batch([unnotify[type](), undo[type]()]);
+    await db.batch([unnotify[type](), ...undo[type]()]);
     return;
   }
   if (type && type in undo) {
-    await undo[type as keyof typeof undo]();
+    await batchOf(ctx, undo[type as keyof typeof undo]());
     return;
   }
   await db.batch([
     unnotify.Follow(),
     unnotify.Like(),
     unnotify.Announce(),
-    undo.Follow(),
-    undo.Like(),
-    undo.Announce(),
-    undo.Block(),
+    ...undo.Follow(),
+    ...undo.Like(),
+    ...undo.Announce(),
+    ...undo.Block(),
   ]);
 }
