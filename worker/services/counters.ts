@@ -131,6 +131,12 @@ export function followInsertCounts(
 
 /** What a new status is, for the counts its insertion changes. */
 export interface NewStatusRef {
+  /**
+   * The new row's id (or the expression that allocates it, db/status-ids.ts, whose time is the same
+   * whatever it allocates), when known before the INSERT: the author's time is then set in the same
+   * UPDATE as the count.
+   */
+  id?: string | SQL;
   uri: string;
   accountId: string;
   inReplyToUri?: string | null;
@@ -147,14 +153,22 @@ export interface NewStatusRef {
  */
 export function statusInsertCounts(ctx: Ctx, s: NewStatusRef) {
   const absent = sql`NOT EXISTS (SELECT 1 FROM statuses WHERE uri = ${s.uri})`;
-  const before: Counts = [
-    onAccounts(
-      ctx,
-      "statusesCount",
-      sql`statuses_count + 1`,
-      sql`accounts.id = ${s.accountId} AND ${absent}`,
-    ),
-  ];
+  // With the id known, the author's row is written once (a row written saved per post).
+  const author = s.id
+    ? ctx.db
+        .update(accounts)
+        .set({
+          statusesCount: sql`statuses_count + 1`,
+          lastStatusAt: sql`max(coalesce(last_status_at, ''), ${idTimeSql(sql`${s.id}`)})`,
+        })
+        .where(sql`accounts.id = ${s.accountId} AND ${absent}`)
+    : onAccounts(
+        ctx,
+        "statusesCount",
+        sql`statuses_count + 1`,
+        sql`accounts.id = ${s.accountId} AND ${absent}`,
+      );
+  const before: Counts = [author];
   if (s.inReplyToUri)
     before.push(
       onStatuses(
@@ -173,16 +187,18 @@ export function statusInsertCounts(ctx: Ctx, s: NewStatusRef) {
         sql`statuses.id = ${s.reblogOfId} AND deleted_at IS NULL AND ${absent}`,
       ),
     );
-  const after: Counts = [
-    // max() of a NULL is NULL: a status that is not there (or a tombstone) leaves the time as it was.
-    onAccounts(
-      ctx,
-      "lastStatusAt",
-      sql`coalesce(max(coalesce(last_status_at, ''), (SELECT ${idTimeSql(sql`s.id`)} FROM statuses s
-        WHERE s.uri = ${s.uri} AND s.deleted_at IS NULL)), last_status_at)`,
-      sql`accounts.id = ${s.accountId}`,
-    ),
-  ];
+  const after: Count[] = [];
+  if (!s.id)
+    after.push(
+      // max() of a NULL is NULL: a status that is not there (or a tombstone) leaves the time as it was.
+      onAccounts(
+        ctx,
+        "lastStatusAt",
+        sql`coalesce(max(coalesce(last_status_at, ''), (SELECT ${idTimeSql(sql`s.id`)} FROM statuses s
+          WHERE s.uri = ${s.uri} AND s.deleted_at IS NULL)), last_status_at)`,
+        sql`accounts.id = ${s.accountId}`,
+      ),
+    );
   if (s.mayHaveReplies)
     after.push(
       onStatuses(
@@ -193,6 +209,14 @@ export function statusInsertCounts(ctx: Ctx, s: NewStatusRef) {
       ),
     );
   return { before, after };
+}
+
+/**
+ * A new status's replies_count as a value of its INSERT: the replies stored before it (a reply can
+ * arrive before its parent), so that no UPDATE after the INSERT is needed.
+ */
+export function repliesBeforeSql(uri: string): SQL {
+  return sql`(SELECT count(*) FROM statuses r WHERE r.in_reply_to_uri = ${uri} AND r.deleted_at IS NULL)`;
 }
 
 /** Which counts a removal may touch; leaving one out skips its statement (the caller knows better). */

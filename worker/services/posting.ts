@@ -313,6 +313,7 @@ export async function publishNote(ctx: Ctx, raw: NoteInput): Promise<Status> {
   let inserted: Status[];
   try {
     const counts = statusInsertCounts(ctx, {
+      id: values.id,
       uri: values.uri,
       accountId: owner.id,
       inReplyToUri: values.inReplyToUri,

@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { eq, sql, type SQL } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Account, NewStatus, Status } from "../db/client";
 import {
@@ -21,7 +21,7 @@ import { displayTag, normalizeTag } from "../lib/text/hashtags";
 import { newId } from "../lib/ids";
 import { statusIdAt } from "../db/status-ids";
 import { resolveAccount } from "./accounts";
-import { statusInsertCounts } from "./counters";
+import { repliesBeforeSql, statusInsertCounts } from "./counters";
 import { fetchDocument } from "./signing";
 import { promoteRelayPost } from "./relay-posts";
 
@@ -84,12 +84,13 @@ export async function remoteNoteInsert(ctx: Ctx, note: Note, author: Account) {
 
 /** The counts a remote post changes: replies to it may have come before it. */
 function remoteCounts(ctx: Ctx, values: NewStatus) {
+  // Replies stored before it are counted in its INSERT (withParent), not by an UPDATE after.
   return statusInsertCounts(ctx, {
+    id: values.id as unknown as SQL,
     uri: values.uri,
     accountId: values.accountId,
     inReplyToUri: values.inReplyToUri,
     reblogOfId: values.reblogOfId,
-    mayHaveReplies: true,
   });
 }
 
@@ -98,9 +99,11 @@ function remoteCounts(ctx: Ctx, values: NewStatus) {
  * A parent that arrives later is still found by `in_reply_to_uri`, which threads are built from.
  */
 function withParent(ctx: Ctx, values: NewStatus): NewStatus {
-  if (!values.inReplyToUri) return values;
+  // Replies to it that arrived first are counted as it is inserted.
+  const counted = { ...values, repliesCount: repliesBeforeSql(values.uri) as unknown as number };
+  if (!values.inReplyToUri) return counted;
   return {
-    ...values,
+    ...counted,
     inReplyToId: sql`(SELECT ${statuses.id} FROM ${statuses} WHERE ${statuses.uri} = ${values.inReplyToUri})`,
     inReplyToAccountId: sql`(SELECT ${statuses.accountId} FROM ${statuses} WHERE ${statuses.uri} = ${values.inReplyToUri})`,
   } as unknown as NewStatus;
