@@ -9,7 +9,7 @@
 //   measurement), BENCH_CREATE (default 200 posts), BENCH_CONCURRENCY (default 4, for creates).
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { approveInBrowser, PASSWORD } from "../test/e2e/lib.mjs";
+import { clientToken, PASSWORD } from "../test/e2e/lib.mjs";
 import { applyMigrations, freePort, percentile, waitFor, workerdCpuSeconds, wranglerDev } from "./lib.mjs";
 
 const STATUSES = Number(process.env.BENCH_STATUSES ?? 100_000);
@@ -211,37 +211,7 @@ console.log(
 
 // 2. Start again on the seeded data and sign in as a client does.
 dev = await start();
-const app = await (
-  await fetch(`${base}/api/v1/apps`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      client_name: "bench",
-      redirect_uris: "urn:ietf:wg:oauth:2.0:oob",
-      scopes: "read write",
-    }),
-  })
-).json();
-const code = await approveInBrowser(base, {
-  clientId: app.client_id,
-  redirectUri: "urn:ietf:wg:oauth:2.0:oob",
-  scope: "read write",
-});
-const token = (
-  await (
-    await fetch(`${base}/oauth/token`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        grant_type: "authorization_code",
-        code,
-        client_id: app.client_id,
-        client_secret: app.client_secret,
-        redirect_uri: "urn:ietf:wg:oauth:2.0:oob",
-      }),
-    })
-  ).json()
-).access_token;
+const token = await clientToken(base);
 const headers = { authorization: `Bearer ${token}` };
 
 const ownerAuth = { authorization: `Basic ${Buffer.from(`owner:${PASSWORD}`).toString("base64")}` };

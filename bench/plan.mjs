@@ -10,7 +10,7 @@
 //   BENCH_RELAY (50000; 0 skips the relay day), BENCH_CONCURRENCY (16).
 import { rmSync } from "node:fs";
 import { resolve } from "node:path";
-import { approveInBrowser, PASSWORD } from "../test/e2e/lib.mjs";
+import { clientToken, PASSWORD } from "../test/e2e/lib.mjs";
 import { ownerSession } from "../test/e2e/admin.mjs";
 import { sendAll, signedPost, startMastodonRelay, startOrigin } from "../test/e2e/fake-relay.mjs";
 import { applyMigrations, freePort, waitFor, workerdCpuSeconds, wranglerDev } from "./lib.mjs";
@@ -90,36 +90,7 @@ const owner = (method, path, body) =>
   });
 const admin = await ownerSession(base, PASSWORD);
 
-// A client app's token, as Ivory or Phanpy would hold it.
-const app = await (
-  await fetch(`${base}/api/v1/apps`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      client_name: "bench",
-      redirect_uris: "urn:ietf:wg:oauth:2.0:oob",
-      scopes: "read write",
-    }),
-  })
-).json();
-const code = await approveInBrowser(base, {
-  clientId: app.client_id,
-  redirectUri: "urn:ietf:wg:oauth:2.0:oob",
-  scope: "read write",
-});
-const { access_token: token } = await (
-  await fetch(`${base}/oauth/token`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      grant_type: "authorization_code",
-      code,
-      client_id: app.client_id,
-      client_secret: app.client_secret,
-      redirect_uri: "urn:ietf:wg:oauth:2.0:oob",
-    }),
-  })
-).json();
+const token = await clientToken(base);
 const api = async (method, path, body) => {
   const r = await fetch(`${base}${path}`, {
     method,

@@ -190,3 +190,30 @@ export function dumpLogs(instances) {
   for (const i of instances)
     console.log(`\n--- ${i.name} log (tail) ---\n${i.log().split("\n").slice(-40).join("\n")}`);
 }
+
+/** A client app's access token, as an app gets one: registered, approved on the page, exchanged. */
+export async function clientToken(base, { name = "bench", scope = "read write" } = {}) {
+  const redirectUri = "urn:ietf:wg:oauth:2.0:oob";
+  const app = await (
+    await fetch(`${base}/api/v1/apps`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ client_name: name, redirect_uris: redirectUri, scopes: scope }),
+    })
+  ).json();
+  const code = await approveInBrowser(base, { clientId: app.client_id, redirectUri, scope });
+  const res = await fetch(`${base}/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      grant_type: "authorization_code",
+      code,
+      client_id: app.client_id,
+      client_secret: app.client_secret,
+      redirect_uri: redirectUri,
+    }),
+  });
+  const { access_token: token } = await res.json();
+  if (!token) throw new Error(`no token: ${res.status}`);
+  return token;
+}

@@ -1,18 +1,10 @@
-import { countQueue, meter, queueOpsFor } from "../services/usage";
+import { countQueue, meter, queueOpsOfBody } from "../services/usage";
 
 /** The queue a batch's messages belong to, for the owner's figures: "inbox" or "delivery". */
 function queueName(queue: string): { name: string; failedQueue: boolean } {
   const failedQueue = /-failed/.test(queue);
   const name = queue.includes("delivery") ? "delivery" : queue.includes("inbox") ? "inbox" : queue;
   return { name, failedQueue };
-}
-
-function bytesOf(body: unknown): number {
-  try {
-    return typeof body === "string" ? body.length : (JSON.stringify(body)?.length ?? 0);
-  } catch {
-    return 0;
-  }
 }
 
 /**
@@ -28,7 +20,7 @@ export function meteredBatch<T>(batch: MessageBatch<T>): MessageBatch<T> {
   let reads = 0;
   for (const m of batch.messages) {
     lag = Math.max(lag, now - m.timestamp.getTime());
-    reads += queueOpsFor(bytesOf(m.body));
+    reads += queueOpsOfBody(m.body);
   }
   meter({ queueOps: reads });
   countQueue(name, failedQueue ? { failed: batch.messages.length } : { maxLagMs: lag });

@@ -1,5 +1,5 @@
 import type { Bindings } from "../env";
-import { countQueue, meter, queueOpsFor } from "./usage";
+import { countQueue, meter, queueOpsOfBody } from "./usage";
 
 /**
  * The bindings as services see them (ctx.env), with R2 and Queue calls metered (services/usage.ts).
@@ -42,25 +42,17 @@ function meterR2(bucket: R2Bucket): R2Bucket {
   } as R2Bucket;
 }
 
-function bytesOf(body: unknown): number {
-  try {
-    return typeof body === "string" ? body.length : (JSON.stringify(body)?.length ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
 /** A producer: each message sent is counted for its queue, with its write operations. */
 function meterQueue<T>(queue: Queue<T>, name: string): Queue<T> {
   return {
     send: (body: T, options?: QueueSendOptions) => {
-      meter({ subrequests: 1, queueOps: queueOpsFor(bytesOf(body)) });
+      meter({ subrequests: 1, queueOps: queueOpsOfBody(body) });
       countQueue(name, { sent: 1 });
       return queue.send(body, options);
     },
     sendBatch: (messages: Iterable<MessageSendRequest<T>>, options?: QueueSendBatchOptions) => {
       const list = [...messages];
-      meter({ subrequests: 1, queueOps: list.reduce((n, m) => n + queueOpsFor(bytesOf(m.body)), 0) });
+      meter({ subrequests: 1, queueOps: list.reduce((n, m) => n + queueOpsOfBody(m.body), 0) });
       countQueue(name, { sent: list.length });
       return queue.sendBatch(list, options);
     },

@@ -64,6 +64,17 @@ export function queueOpsFor(bytes: number): number {
   return Math.max(1, Math.ceil(bytes / 65_536));
 }
 
+/** The Queue operations of writing or reading one message body (JSON, as Perch sends them). */
+export function queueOpsOfBody(body: unknown): number {
+  let bytes = 0;
+  try {
+    bytes = typeof body === "string" ? body.length : (JSON.stringify(body)?.length ?? 0);
+  } catch {
+    bytes = 0;
+  }
+  return queueOpsFor(bytes);
+}
+
 export interface QueueCounts {
   sent: number;
   processed: number;
