@@ -278,8 +278,14 @@ async function day(label, extra) {
   };
   const [inbound] = await Promise.all([sendAll(signed, CONCURRENCY), client(), extra?.()]);
   // Boosts and likes out, of friends' posts the owner sees at home.
-  const home = await api("GET", "/api/v1/timelines/home?limit=40");
-  const theirs = home.filter((s) => s.account.id !== me && !s.reblog);
+  const theirs = [];
+  for (let page = 0, maxId = ""; page < 20 && theirs.length < 20; page++) {
+    const home = await api("GET", `/api/v1/timelines/home?limit=40${maxId}`);
+    if (home.length === 0) break;
+    theirs.push(...home.filter((s) => s.account.id !== me && !s.reblog && !s.reblogged && !s.favourited));
+    maxId = `&max_id=${home[home.length - 1].id}`;
+  }
+  if (theirs.length < 20) throw new Error(`only ${theirs.length} friends' posts at home to boost and like`);
   for (const s of theirs.slice(0, 10)) await api("POST", `/api/v1/statuses/${s.id}/reblog`);
   for (const s of theirs.slice(0, 20)) await api("POST", `/api/v1/statuses/${s.id}/favourite`);
   await settle("the day's deliveries");

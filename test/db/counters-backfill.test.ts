@@ -12,7 +12,7 @@ describe("migration 0008's backfill", () => {
   it("counts what the code counts: accepted follows, live statuses and boosts, replies, favourites without reactions", async () => {
     await reset();
     const before = env.TEST_MIGRATIONS.filter((m) => m.name < "0008");
-    expect(before.length).toBe(env.TEST_MIGRATIONS.length - 1);
+    expect(before.at(-1)?.name).toMatch(/^0007_/);
     await applyD1Migrations(env.DB, before);
 
     const db = env.DB;

@@ -208,8 +208,31 @@ export const follows = sqliteTable(
     uniqueIndex("follows_pair").on(t.accountId, t.targetAccountId),
     index("follows_target").on(t.targetAccountId, t.accepted),
     index("follows_uri").on(t.uri),
+    // The home timeline probes, per entry, the follow of its author for hidden boosts or chosen
+    // languages: these partial indexes hold only such follows, so for the rest the probe reads nothing.
+    index("follows_no_reblogs")
+      .on(t.accountId, t.targetAccountId)
+      .where(sql`show_reblogs = 0`),
+    index("follows_languages")
+      .on(t.accountId, t.targetAccountId)
+      .where(sql`languages IS NOT NULL`),
   ],
 );
+
+/**
+ * The statuses that belong at home, by id: the owner's, those of accounts the owner follows
+ * (accepted), and public posts carrying a followed tag. It is kept by triggers (migration 0009), so
+ * every way a status, a follow or a followed tag is written keeps it: a new status is added when its
+ * author is followed (a boost unless its original is among the 40 newest entries, Mastodon's
+ * REBLOG_FALLOFF), a tag when followed, and a follow's recent statuses are merged when it is accepted
+ * and removed when it ends; tombstones and deleted statuses leave. The home timeline walks it, newest
+ * first, instead of every stored status (most of which, with relays, are not at home), and tests the
+ * rules that can change after a status arrived (mutes, blocks, show_reblogs, languages, exclusive
+ * lists, replies) on each entry (services/timelines.ts).
+ */
+export const homeFeed = sqliteTable("home_feed", {
+  statusId: text("status_id").primaryKey(),
+});
 
 /** Likes and emoji reactions (`emoji` null for a plain Like). */
 export const favourites = sqliteTable(

@@ -1,25 +1,23 @@
-import { and, isNull, sql, type SQL } from "drizzle-orm";
+import { and, eq, getTableColumns, isNull, sql, type SQL } from "drizzle-orm";
 import type { Ctx } from "../context";
 import type { Status } from "../db/client";
-import { statuses } from "../db/schema";
+import { homeFeed, statuses, statusTags } from "../db/schema";
 import { pageOrder, pageRows, pageWhere, type Page } from "../api/pagination";
 import { normalizeTag } from "../lib/text/hashtags";
-import { directVisibleSql, row, statusShownSql, type Owner } from "./visibility";
+import { directVisibleSql, row, statusShownSql } from "./visibility";
 
 /**
- * The timeline queries. Each is one SELECT over `statuses` walking the primary-key index from the
- * newest id (or from max_id/min_id) and testing each row against conditions whose subqueries are
- * either uncorrelated (built once per query as an ephemeral list: follows, mutes, blocks) or probe an
- * index by the row's own key, so a page costs about `limit` row visits when most stored statuses
- * belong at home, as they do on a single-user server. Who is hidden and who may see a direct post
- * are ./visibility.ts's rules, built the same way.
+ * The timeline queries. Home walks `home_feed` (the statuses that arrived at home, kept by triggers)
+ * newest first and joins each entry's status by primary key; the others walk the primary-key index of
+ * `statuses` from the newest id (or from max_id/min_id). Each row is tested against conditions whose
+ * subqueries are either uncorrelated (built once per query as an ephemeral list: mutes, blocks,
+ * members of lists) or probe an index by the row's own key, so a page costs about `limit` row visits
+ * (home, whatever else is stored; the others when most stored statuses qualify). Who is hidden and
+ * who may see a direct post are ./visibility.ts's rules, built the same way.
  */
 
 /** The scanned row's name in the timeline queries; the home test also runs on a boost's original. */
 const ROW = row("statuses");
-
-const followed = (ownerId: string) =>
-  sql`(SELECT target_account_id FROM follows WHERE account_id = ${ownerId} AND accepted = 1)`;
 
 function query(ctx: Ctx, where: SQL, page: Page) {
   return ctx.db
@@ -35,14 +33,15 @@ async function run(ctx: Ctx, where: SQL, page: Page): Promise<Status[]> {
 }
 
 /**
- * Home: the owner's statuses and boosts; those of accepted follows (their boosts unless
- * show_reblogs is off, in their chosen languages when set, not those of members of exclusive lists);
- * public posts carrying a followed tag. Replies only when they answer the owner, a followed account or
- * their own author (as Mastodon's FeedManager); direct statuses only to or from the owner. A boost of
- * a post already in the feed close above it is left out (see REBLOG_FALLOFF).
+ * Home: the entries of `home_feed` (db/schema.ts: the owner's statuses and boosts, those of accepted
+ * follows, public posts carrying a followed tag, kept by triggers as they arrive, with Mastodon's
+ * REBLOG_FALLOFF applied to boosts), newest first, each tested against what may have changed since
+ * it arrived: boosts of a follow whose show_reblogs is off, languages chosen for a follow, members of
+ * exclusive lists, replies (only those answering the owner, a followed account or their own author,
+ * as Mastodon's FeedManager), direct statuses only to or from the owner, and hidden accounts.
  */
 export async function homeTimeline(ctx: Ctx, page: Page): Promise<Status[]> {
-  return run(ctx, await homeWhere(ctx), page);
+  return pageRows(await homeQuery(ctx, await homeWhere(ctx), page), page);
 }
 
 /** The home timeline's SQL, for EXPLAIN QUERY PLAN in tests and benchmarks. */
@@ -50,48 +49,46 @@ export async function homeTimelineSql(ctx: Ctx, page: Page) {
   return timelineSql.home(ctx, page);
 }
 
-/**
- * Mastodon does not add a boost to a home feed whose 40 newest entries hold its original
- * (FeedManager::REBLOG_FALLOFF): a boost of a recent post already shown would show it twice, while a
- * boost of an older one brings it back to the top.
- */
-const REBLOG_FALLOFF = 40;
-
-/** Whether the row `t` belongs at home by who wrote it, what it answers and who may see it. */
-function homeConditions(owner: Owner, t: SQL): SQL {
-  const o = owner.id;
-  const fromFollowed = sql`(${t}.account_id IN ${followed(o)}
-    AND ${t}.account_id NOT IN (SELECT la.account_id FROM list_accounts la JOIN lists l ON l.id = la.list_id WHERE l.exclusive = 1)
-    AND (${t}.reblog_of_id IS NULL
-      OR ${t}.account_id NOT IN (SELECT target_account_id FROM follows WHERE account_id = ${o} AND show_reblogs = 0))
-    AND (${t}.reblog_of_id IS NOT NULL OR ${t}.language IS NULL
-      OR ${t}.account_id NOT IN (SELECT target_account_id FROM follows WHERE account_id = ${o} AND languages IS NOT NULL AND json_array_length(languages) > 0)
-      OR ${t}.language IN (SELECT j.value FROM follows f, json_each(f.languages) j WHERE f.account_id = ${o} AND f.target_account_id = ${t}.account_id)))`;
-  const withFollowedTag = sql`(${t}.visibility = 'public' AND ${t}.reblog_of_id IS NULL
-    AND EXISTS (SELECT 1 FROM followed_tags ft WHERE EXISTS (
-      SELECT 1 FROM status_tags st WHERE st.name = ft.name AND st.status_id = ${t}.id)))`;
-  const replyOk = sql`(${t}.in_reply_to_uri IS NULL OR ${t}.account_id = ${o}
-    OR (${t}.in_reply_to_account_id IS NOT NULL AND (
-      ${t}.in_reply_to_account_id = ${o} OR ${t}.in_reply_to_account_id = ${t}.account_id
-      OR ${t}.in_reply_to_account_id IN ${followed(o)})))`;
-  return sql`(${t}.account_id = ${o} OR ${fromFollowed} OR ${withFollowedTag})
-    AND ${replyOk} AND ${directVisibleSql(owner, t)} AND ${statusShownSql(o, t)}`;
+function homeQuery(ctx: Ctx, where: SQL, page: Page) {
+  return ctx.db
+    .select(getTableColumns(statuses))
+    .from(homeFeed)
+    .innerJoin(statuses, eq(statuses.id, homeFeed.statusId))
+    .where(and(isNull(statuses.deletedAt), where, pageWhere(homeFeed.statusId, page)))
+    .orderBy(pageOrder(homeFeed.statusId, page))
+    .limit(page.limit);
 }
 
+/**
+ * Each subquery probes an index by the entry's own key (its author's memberships of exclusive lists,
+ * the follow of its author when that follow hides boosts or chooses languages, through partial
+ * indexes, the follow of the account a reply answers, blocks and mutes of its author): D1 counts no
+ * row read for a probe that finds nothing, so a page reads about two rows per entry (the entry and its
+ * status) whatever the number of follows, blocks or mutes.
+ */
 async function homeWhere(ctx: Ctx): Promise<SQL> {
   const { owner } = await ctx.instance();
   const o = owner.id;
-  // A boost (the owner's or a followed account's) whose original is itself at home, with fewer than
-  // REBLOG_FALLOFF of the owner's and followed accounts' statuses between them, is left out. The
-  // test only runs for boost rows, and reads at most that many index entries past the original, so
-  // it holds for every page whatever max_id, since_id or min_id bound it.
-  const notShownAbove = sql`(statuses.reblog_of_id IS NULL OR NOT EXISTS (
-    SELECT 1 FROM statuses orig WHERE orig.id = statuses.reblog_of_id AND orig.deleted_at IS NULL
-      AND ${homeConditions(owner, row("orig"))}
-      AND NOT EXISTS (SELECT 1 FROM statuses h WHERE h.id > orig.id AND h.id < statuses.id
-        AND h.deleted_at IS NULL AND (h.account_id = ${o} OR h.account_id IN ${followed(o)})
-        ORDER BY h.id LIMIT 1 OFFSET ${REBLOG_FALLOFF - 1})))`;
-  return sql`${homeConditions(owner, ROW)} AND ${notShownAbove}`;
+  const t = ROW;
+  const prefs = sql`(NOT EXISTS (SELECT 1 FROM list_accounts la JOIN lists l ON l.id = la.list_id
+      WHERE la.account_id = ${t}.account_id AND l.exclusive = 1)
+    AND (${t}.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM follows
+      WHERE account_id = ${o} AND target_account_id = ${t}.account_id AND show_reblogs = 0))
+    AND (${t}.reblog_of_id IS NOT NULL OR ${t}.language IS NULL OR NOT EXISTS (SELECT 1 FROM follows f
+      WHERE f.account_id = ${o} AND f.target_account_id = ${t}.account_id AND f.languages IS NOT NULL
+        AND json_array_length(f.languages) > 0
+        AND ${t}.language NOT IN (SELECT j.value FROM json_each(f.languages) j))))`;
+  const replyOk = sql`(${t}.in_reply_to_uri IS NULL OR ${t}.account_id = ${o}
+    OR (${t}.in_reply_to_account_id IS NOT NULL AND (
+      ${t}.in_reply_to_account_id = ${o} OR ${t}.in_reply_to_account_id = ${t}.account_id
+      OR ${followsSql(o, sql`${t}.in_reply_to_account_id`)})))`;
+  return sql`(${t}.account_id = ${o} OR ${prefs})
+    AND ${replyOk} AND ${directVisibleSql(owner, t)} AND ${statusShownSql(o, t)}`;
+}
+
+/** SQL: the owner follows (accepted) the account whose id is `accountId`: one probe of follows_pair. */
+function followsSql(ownerId: string, accountId: SQL): SQL {
+  return sql`EXISTS (SELECT 1 FROM follows WHERE account_id = ${ownerId} AND target_account_id = ${accountId} AND accepted = 1)`;
 }
 
 export interface PublicOptions {
@@ -134,20 +131,48 @@ export interface TagOptions extends PublicOptions {
 
 /** Public posts tagged `tag` (or any of `any`), having all of `all` and none of `none`. */
 export async function tagTimeline(ctx: Ctx, tag: string, page: Page, opts: TagOptions): Promise<Status[]> {
-  return run(ctx, await tagWhere(ctx, tag, opts), page);
+  return pageRows(await tagQuery(ctx, await tagWhere(ctx, tag, opts), tag, opts, page), page);
+}
+
+/**
+ * One tag walks its own entries of status_tags (primary key: name, then status id) newest first, each
+ * status by its primary key, so a page reads about its own rows however many posts carry the tag.
+ * Several (`any`) walk `statuses`, testing each row against the list of their posts.
+ */
+function tagQuery(ctx: Ctx, where: SQL, tag: string, opts: TagOptions, page: Page) {
+  if (tagNames(tag, opts).length > 1) return query(ctx, where, page);
+  return ctx.db
+    .select(getTableColumns(statuses))
+    .from(statusTags)
+    .innerJoin(statuses, eq(statuses.id, statusTags.statusId))
+    .where(
+      and(
+        eq(statusTags.name, normalizeTag(tag)),
+        isNull(statuses.deletedAt),
+        where,
+        pageWhere(statusTags.statusId, page),
+      ),
+    )
+    .orderBy(pageOrder(statusTags.statusId, page))
+    .limit(page.limit);
+}
+
+// Tag names are matched as stored: normalized as Mastodon does (#Café, #cafe and #ｃａｆｅ are one tag).
+function tagNames(tag: string, opts: TagOptions): string[] {
+  return [...new Set([tag, ...(opts.any ?? [])].map(normalizeTag))];
 }
 
 async function tagWhere(ctx: Ctx, tag: string, opts: TagOptions): Promise<SQL> {
   const { owner } = await ctx.instance();
-  // Tag names are matched as stored: normalized as Mastodon does (#Café, #cafe and #ｃａｆｅ are one tag).
-  const anyOf = [...new Set([tag, ...(opts.any ?? [])].map(normalizeTag))];
-  const parts: SQL[] = [
-    sql`statuses.id IN (SELECT status_id FROM status_tags WHERE name IN (${sql.join(
-      anyOf.map((t) => sql`${t}`),
-      sql`, `,
-    )}))`,
-    publicWhere(owner.id, opts),
-  ];
+  const anyOf = tagNames(tag, opts);
+  const parts: SQL[] = [publicWhere(owner.id, opts)];
+  if (anyOf.length > 1)
+    parts.push(
+      sql`statuses.id IN (SELECT status_id FROM status_tags WHERE name IN (${sql.join(
+        anyOf.map((t) => sql`${t}`),
+        sql`, `,
+      )}))`,
+    );
   for (const t of new Set((opts.all ?? []).map(normalizeTag)))
     parts.push(sql`EXISTS (SELECT 1 FROM status_tags WHERE name = ${t} AND status_id = statuses.id)`);
   for (const t of new Set((opts.none ?? []).map(normalizeTag)))
@@ -174,7 +199,7 @@ async function listWhere(ctx: Ctx, list: ListRef): Promise<SQL> {
   const members = sql`(SELECT account_id FROM list_accounts WHERE list_id = ${list.id})`;
   const replyTargets =
     list.repliesPolicy === "followed"
-      ? sql` OR statuses.in_reply_to_account_id = ${o} OR statuses.in_reply_to_account_id IN ${followed(o)}`
+      ? sql` OR statuses.in_reply_to_account_id = ${o} OR ${followsSql(o, sql`statuses.in_reply_to_account_id`)}`
       : list.repliesPolicy === "list"
         ? sql` OR statuses.in_reply_to_account_id IN ${members}`
         : sql``;
@@ -189,10 +214,10 @@ async function listWhere(ctx: Ctx, list: ListRef): Promise<SQL> {
 
 /** Each timeline's SQL, for EXPLAIN QUERY PLAN and row counts in tests and benchmarks. */
 export const timelineSql = {
-  home: async (ctx: Ctx, page: Page) => query(ctx, await homeWhere(ctx), page).toSQL(),
+  home: async (ctx: Ctx, page: Page) => homeQuery(ctx, await homeWhere(ctx), page).toSQL(),
   public: async (ctx: Ctx, page: Page, opts: PublicOptions = {}) =>
     query(ctx, await publicTimelineWhere(ctx, opts), page).toSQL(),
   tag: async (ctx: Ctx, tag: string, page: Page, opts: TagOptions = {}) =>
-    query(ctx, await tagWhere(ctx, tag, opts), page).toSQL(),
+    tagQuery(ctx, await tagWhere(ctx, tag, opts), tag, opts, page).toSQL(),
   list: async (ctx: Ctx, list: ListRef, page: Page) => query(ctx, await listWhere(ctx, list), page).toSQL(),
 };

@@ -18,9 +18,9 @@ import { accounts, blocks, domainBlocks, mutes, statuses } from "../db/schema";
  * - A direct post is seen by its author and by those it addresses (mentions, to or cc).
  *
  * The fragments take the column or row alias they test, so they apply to any table with an
- * `account_id` (statuses, relay_posts, notifications' from_account_id …). Each subquery is either
- * uncorrelated (built once per statement: blocks, mutes) or probes a primary key from the row it
- * tests, so a timeline still walks `statuses` by id and pays a few index probes per row. Tables the
+ * `account_id` (statuses, relay_posts, notifications' from_account_id …). Each subquery probes a
+ * primary key from the row it tests (or is computed once per statement, as whether any domain is
+ * blocked), so a timeline still walks `statuses` by id and pays a few index probes per row. Tables the
  * subqueries read by a correlated key are aliased `vis_…`, so that a fragment also works inside a
  * query over the same table (`FROM accounts` testing `accounts.id`).
  */
@@ -55,15 +55,20 @@ export function muteActive(expiresAt: string | null, now: string): boolean {
 
 // ——— Blocks and mutes of accounts. ———
 
+// Both are primary-key probes by the tested row's account: D1 counts no row read for a probe that
+// finds nothing, where a test against a list built once per statement (`IN (SELECT …)`) costs a row
+// read per tested row even when the list is empty.
+
 /** SQL: the owner blocks the account whose id is `accountId`. */
 export function blockedSql(ownerId: Id, accountId: SQLWrapper): SQL {
-  return sql`${accountId} IN (SELECT target_account_id FROM blocks WHERE account_id = ${ownerId})`;
+  return sql`EXISTS (SELECT 1 FROM blocks vis_b WHERE vis_b.account_id = ${ownerId} AND vis_b.target_account_id = ${accountId})`;
 }
 
 /** SQL: an active mute of the account (with `notifications`, only one that mutes its notifications). */
 export function mutedSql(accountId: SQLWrapper, opts: { notifications?: boolean } = {}): SQL {
-  const which = opts.notifications ? sql` AND notifications = 1` : sql``;
-  return sql`${accountId} IN (SELECT target_account_id FROM mutes WHERE ${muteActiveSql()}${which})`;
+  const which = opts.notifications ? sql` AND vis_mu.notifications = 1` : sql``;
+  return sql`EXISTS (SELECT 1 FROM mutes vis_mu WHERE vis_mu.target_account_id = ${accountId}
+    AND ${muteActiveSql(sql`vis_mu.expires_at`)}${which})`;
 }
 
 // ——— Blocked domains, subdomains included. ———
