@@ -49,74 +49,89 @@ export async function loadStatusPage(ctx: Ctx, rows: Status[], ownerId: string):
   ];
   const mentionUris = [...new Set(rows.flatMap((s) => s.mentions.map((m) => m.uri)))];
 
-  // Ids are written into the SQL (checked to be ids): a json_each() list would cost a row read per
-  // element each time it is walked, and bound parameters stop at 100 a statement.
-  const list = (ids: string[]) => sql.raw(`(${[...new Set(ids)].map(idLiteral).join(", ")})`);
+  // Ids are written into the SQL (checked to be ids) as a VALUES table each part joins by primary
+  // key: D1 counts a row read for each element of an `IN (…)` list (it becomes a table SQLite walks)
+  // but none for the rows of VALUES, and none for a probe that finds nothing, so a part costs the rows
+  // it finds. (Bound parameters stop at 100 a statement; D1 refuses more than a few UNION terms.)
+  const ids = (list: string[]) =>
+    sql.raw(`(VALUES ${[...new Set(list)].map((id) => `(${idLiteral(id)})`).join(", ")})`);
   const hasOrig = origIds.length > 0;
-  const orig = hasOrig ? list(origIds) : sql`(NULL)`;
   // Ids known to need a part, and every original (not loaded yet, so not known not to).
-  const ask = (ids: string[]) => (hasOrig ? [...ids, ...origIds] : ids);
-  const part = (ids: string[], query: (ids: SQL) => SQL) =>
-    ids.length ? sql`(${query(list(ids))})` : sql`'[]'`;
+  const ask = (list: string[]) => (hasOrig ? [...list, ...origIds] : list);
+  const part = (list: string[], query: (values: SQL) => SQL) =>
+    list.length ? sql`(${query(ids(list))})` : sql`'[]'`;
 
-  const row = (where: SQL) => sql`SELECT ${jsonRow(accounts, "a")} AS j FROM accounts a WHERE ${where}`;
+  const json = jsonRow(accounts, "a");
   const accountParts: SQL[] = [];
-  if (accountIds.length) accountParts.push(row(sql`a.id IN ${list(accountIds)}`));
-  if (mentionUris.length)
-    accountParts.push(row(sql`a.uri IN (SELECT value FROM json_each(${JSON.stringify(mentionUris)}))`));
-  if (hasOrig) {
+  if (accountIds.length)
     accountParts.push(
-      row(sql`a.id IN (SELECT o.account_id FROM statuses o WHERE o.id IN ${orig}
-        UNION SELECT o.in_reply_to_account_id FROM statuses o WHERE o.id IN ${orig})`),
-      row(sql`a.uri IN (SELECT json_extract(m.value, '$.uri')
-        FROM statuses o, json_each(o.mentions) m WHERE o.id IN ${orig})`),
+      sql`SELECT ${json} AS j FROM ${ids(accountIds)} v CROSS JOIN accounts a ON a.id = v.column1`,
+    );
+  if (mentionUris.length)
+    accountParts.push(
+      sql`SELECT ${json} AS j FROM accounts a WHERE a.uri IN (SELECT value FROM json_each(${JSON.stringify(mentionUris)}))`,
+    );
+  if (hasOrig) {
+    // The originals' authors, the accounts they answer and those they mention, duplicates and all
+    // (UNION ALL walks no temporary table; the accounts are told apart below).
+    const origs = ids(origIds);
+    accountParts.push(
+      sql`SELECT ${json} AS j FROM ${origs} v CROSS JOIN statuses o ON o.id = v.column1
+        CROSS JOIN accounts a ON a.id = o.account_id`,
+      sql`SELECT ${json} AS j FROM ${origs} v CROSS JOIN statuses o ON o.id = v.column1
+        CROSS JOIN accounts a ON a.id = o.in_reply_to_account_id`,
+      sql`SELECT ${json} AS j FROM ${origs} v CROSS JOIN statuses o ON o.id = v.column1
+        CROSS JOIN json_each(o.mentions) m CROSS JOIN accounts a ON a.uri = json_extract(m.value, '$.uri')`,
     );
   }
   const accountsSql = accountParts.length
-    ? sql`(SELECT json_group_array(json(j)) FROM (${sql.join(accountParts, sql` UNION `)}))`
+    ? sql`(SELECT json_group_array(json(j)) FROM (${sql.join(accountParts, sql` UNION ALL `)}))`
     : sql`'[]'`;
 
   const query = sql`SELECT
-    ${hasOrig ? sql`(SELECT json_group_array(json(${jsonRow(statuses, "o")})) FROM statuses o WHERE o.id IN ${orig})` : sql`'[]'`} AS originals,
+    ${
+      hasOrig
+        ? sql`(SELECT json_group_array(json(${jsonRow(statuses, "o")}))
+            FROM ${ids(origIds)} v CROSS JOIN statuses o ON o.id = v.column1)`
+        : sql`'[]'`
+    } AS originals,
     ${accountsSql} AS accounts,
     ${part(
       ask(known((s) => s.favouritesCount > 0)),
-      (ids) => sql`SELECT json_group_array(status_id) FROM favourites
-        WHERE status_id IN ${ids} AND account_id = ${ownerId} AND emoji IS NULL`,
+      (v) => sql`SELECT json_group_array(f.status_id) FROM ${v} v CROSS JOIN favourites f
+        ON f.status_id = v.column1 AND f.account_id = ${ownerId} AND f.emoji IS NULL`,
     )} AS favourited,
     ${part(
       // On the boosts' index (unary + keeps SQLite off the owner's index, which would walk every
       // post of the owner's).
       ask(known((s) => s.reblogsCount > 0)),
-      (ids) => sql`SELECT json_group_array(reblog_of_id) FROM statuses
-        WHERE reblog_of_id IN ${ids} AND +account_id = ${ownerId} AND deleted_at IS NULL`,
+      (v) => sql`SELECT json_group_array(b.reblog_of_id) FROM ${v} v CROSS JOIN statuses b
+        ON b.reblog_of_id = v.column1 AND +b.account_id = ${ownerId} AND b.deleted_at IS NULL`,
     )} AS reblogged,
-    ${bookmarksSql(shown, origIds, list)} AS bookmarked,
+    ${bookmarksSql(shown, origIds, ids)} AS bookmarked,
     ${part(
       ask(known((s) => s.accountId === ownerId)),
-      (ids) =>
-        sql`SELECT json_group_array(status_id) FROM pins WHERE account_id = ${ownerId} AND status_id IN ${ids}`,
+      (v) => sql`SELECT json_group_array(p.status_id) FROM ${v} v CROSS JOIN pins p
+        ON p.account_id = ${ownerId} AND p.status_id = v.column1`,
     )} AS pinned,
     ${part(
       // Reactions arrive only on the owner's posts (federation/inbox/like.ts).
       ask(known((s) => s.accountId === ownerId)),
-      (ids) => sql`SELECT json_group_array(json_object('id', status_id, 'emoji', emoji, 'n', n, 'mine', mine,
+      (v) => sql`SELECT json_group_array(json_object('id', status_id, 'emoji', emoji, 'n', n, 'mine', mine,
           'first', first, 'url', url))
-        FROM (SELECT status_id, emoji, count(*) AS n, max(account_id = ${ownerId}) AS mine, min(id) AS first,
-          max(emoji_url) AS url FROM favourites WHERE status_id IN ${ids} AND emoji IS NOT NULL
-          GROUP BY status_id, emoji)`,
+        FROM (SELECT f.status_id, f.emoji, count(*) AS n, max(f.account_id = ${ownerId}) AS mine, min(f.id) AS first,
+          max(f.emoji_url) AS url FROM ${v} v CROSS JOIN favourites f ON f.status_id = v.column1
+          WHERE f.emoji IS NOT NULL GROUP BY f.status_id, f.emoji)`,
     )} AS reactions,
     ${part(
       ask(known((s) => !!s.poll)),
-      (
-        ids,
-      ) => sql`SELECT json_group_array(json_object('statusId', status_id, 'choice', choice)) FROM poll_votes
-        WHERE status_id IN ${ids} AND account_id = ${ownerId}`,
+      (v) => sql`SELECT json_group_array(json_object('statusId', pv.status_id, 'choice', pv.choice))
+        FROM ${v} v CROSS JOIN poll_votes pv ON pv.status_id = v.column1 AND pv.account_id = ${ownerId}`,
     )} AS votes,
     ${part(
       ask(known((s) => s.local && s.attachments.some((a) => a.mediaId))),
-      (ids) => sql`SELECT json_group_array(json(${jsonRow(mediaAttachments, "m")})) FROM media_attachments m
-        WHERE m.status_id IN ${ids}`,
+      (v) => sql`SELECT json_group_array(json(${jsonRow(mediaAttachments, "m")}))
+        FROM ${v} v CROSS JOIN media_attachments m ON m.status_id = v.column1`,
     )} AS media`;
 
   const [result] = await ctx.db.all<Record<string, string>>(query);
@@ -127,7 +142,14 @@ export async function loadStatusPage(ctx: Ctx, rows: Status[], ownerId: string):
   }
   return {
     byId,
-    accounts: parsed("accounts").map((a) => fromJson<Account>(accounts, a)),
+    accounts: [
+      ...new Map(
+        parsed("accounts").map((a) => {
+          const account = fromJson<Account>(accounts, a);
+          return [account.id, account] as const;
+        }),
+      ).values(),
+    ],
     favourited: new Set(parsed("favourited") as string[]),
     reblogged: new Set(parsed("reblogged") as string[]),
     bookmarked: new Set(parsed("bookmarked") as string[]),
@@ -144,13 +166,19 @@ export async function loadStatusPage(ctx: Ctx, rows: Status[], ownerId: string):
  * (ids are text of equal length), and one range of the unique index reads just those. Originals, from
  * anywhere, are probed.
  */
-function bookmarksSql(shown: Status[], origIds: string[], list: (ids: string[]) => SQL): SQL {
+function bookmarksSql(shown: Status[], origIds: string[], values: (ids: string[]) => SQL): SQL {
   const ids = shown.map((s) => s.id).sort();
   const parts: SQL[] = [];
-  if (ids.length) parts.push(sql`status_id BETWEEN ${ids[0]} AND ${ids[ids.length - 1]}`);
-  if (origIds.length) parts.push(sql`status_id IN ${list(origIds)}`);
+  if (ids.length)
+    parts.push(
+      sql`SELECT status_id FROM bookmarks WHERE status_id BETWEEN ${ids[0]} AND ${ids[ids.length - 1]}`,
+    );
+  if (origIds.length)
+    parts.push(
+      sql`SELECT bo.status_id FROM ${values(origIds)} v CROSS JOIN bookmarks bo ON bo.status_id = v.column1`,
+    );
   if (!parts.length) return sql`'[]'`;
-  return sql`(SELECT json_group_array(status_id) FROM bookmarks WHERE ${sql.join(parts, sql` OR `)})`;
+  return sql`(SELECT json_group_array(status_id) FROM (${sql.join(parts, sql` UNION `)}))`;
 }
 
 const ID = /^\d{1,20}$/;
