@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import Ajv2020 from "ajv/dist/2020";
-import { deleteNote, publishNote } from "../../worker/services/posting";
+import { deleteNote } from "../../worker/services/post-delete";
+import { publishNote } from "../../worker/services/post-publish";
 import { testCtx } from "../helpers/app";
 import { api, remoteAccount, remoteStatus } from "../helpers/api";
 import { userToken } from "../helpers/oauth";

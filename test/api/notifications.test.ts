@@ -5,7 +5,7 @@ import { eq } from "drizzle-orm";
 import { domainBlocks, follows, markers, mutes, statuses } from "../../worker/db/schema";
 import { processActivity } from "../../worker/federation/inbox";
 import { newId } from "../../worker/lib/ids";
-import { publishNote } from "../../worker/services/posting";
+import { publishNote } from "../../worker/services/post-publish";
 import { notifyEndedPolls } from "../../worker/services/notifications";
 import { api } from "../helpers/api";
 import { ACTOR, testCtx } from "../helpers/app";

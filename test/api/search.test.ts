@@ -8,7 +8,7 @@ import { owner } from "../helpers/inbox";
 import { userToken } from "../helpers/oauth";
 import { expectEntity } from "../helpers/openapi";
 import { createRemoteActor } from "../helpers/remote-actor";
-import { publishNote } from "../../worker/services/posting";
+import { publishNote } from "../../worker/services/post-publish";
 
 let token: string;
 beforeEach(async () => {

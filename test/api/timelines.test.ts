@@ -11,7 +11,7 @@ import {
   statuses,
 } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
-import { publishNote } from "../../worker/services/posting";
+import { publishNote } from "../../worker/services/post-publish";
 import { api, remoteAccount, remoteStatus } from "../helpers/api";
 import { ACTOR, testCtx } from "../helpers/app";
 import { owner } from "../helpers/inbox";

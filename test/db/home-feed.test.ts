@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { owner, rows } from "../helpers/inbox";
 
 /**
- * home_feed and the triggers of migration 0009 that keep it (db/schema.ts, homeFeed): every write of
+ * home_feed and the triggers of migration 0009 that keep it (db/schema/statuses.ts, homeFeed): every write of
  * a status, a follow or a followed tag, whoever makes it, keeps the feed to what belongs at home.
  */
 

@@ -4,7 +4,8 @@ import { strings } from "../helpers/hostile";
 import { rows } from "../helpers/inbox";
 import { PNG_1x1 } from "../lib/media/files";
 import { createMedia, updateMedia } from "../../worker/services/media";
-import { editNote, publishNote } from "../../worker/services/posting";
+import { editNote } from "../../worker/services/post-edit";
+import { publishNote } from "../../worker/services/post-publish";
 import { updateProfile } from "../../worker/services/profile";
 
 /** NUL, a C0 control, ESC (terminal sequences), DEL and a C1 control. */

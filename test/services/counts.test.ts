@@ -9,7 +9,8 @@ import {
   statusRemovalCounts,
 } from "../../worker/services/counters";
 import { countsFor } from "../../worker/services/counts";
-import { deleteNote, publishNote } from "../../worker/services/posting";
+import { deleteNote } from "../../worker/services/post-delete";
+import { publishNote } from "../../worker/services/post-publish";
 import { remoteAccount, remoteStatus } from "../helpers/api";
 import { testCtx } from "../helpers/app";
 import { owner } from "../helpers/inbox";

@@ -4,7 +4,10 @@ import { ACTOR, testCtx } from "../helpers/app";
 import { activityJson, mockFetch, restoreFetch } from "../helpers/fetch-mock";
 import { ownerFollows, process, rows } from "../helpers/inbox";
 import { createRemoteActor, type RemoteActor } from "../helpers/remote-actor";
-import { addressing, deleteNote, editNote, publishNote } from "../../worker/services/posting";
+import { addressing } from "../../worker/services/post-content";
+import { deleteNote } from "../../worker/services/post-delete";
+import { editNote } from "../../worker/services/post-edit";
+import { publishNote } from "../../worker/services/post-publish";
 import { queuedDeliveries } from "../helpers/deliveries";
 
 const PUBLIC = "https://www.w3.org/ns/activitystreams#Public";

@@ -5,7 +5,7 @@ import { restoreFetch } from "../helpers/fetch-mock";
 import { rows } from "../helpers/inbox";
 import { userToken } from "../helpers/oauth";
 import { featureTag } from "../../worker/services/featured-tags";
-import { publishNote } from "../../worker/services/posting";
+import { publishNote } from "../../worker/services/post-publish";
 import { followTag, unfeatureTagByName, unfollowTag } from "../../worker/services/tags";
 
 afterEach(() => restoreFetch());

@@ -14,7 +14,7 @@ import {
 } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
 import { notify } from "../../worker/services/notifications";
-import { publishNote } from "../../worker/services/posting";
+import { publishNote } from "../../worker/services/post-publish";
 import {
   accountHidden,
   blockedSql,

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { presentStatuses } from "../../worker/api/entities/status";
 import { accounts, favourites } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
-import { publishNote } from "../../worker/services/posting";
+import { publishNote } from "../../worker/services/post-publish";
 import { proxiedMediaUrls, proxyPath } from "../../worker/services/media-proxy-urls";
 import { eq } from "drizzle-orm";
 import { api, remoteAccount, remoteStatus } from "../helpers/api";

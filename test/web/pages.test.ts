@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { statuses } from "../../worker/db/schema";
-import { publishNote } from "../../worker/services/posting";
+import { publishNote } from "../../worker/services/post-publish";
 import { api, remoteAccount, remoteStatus } from "../helpers/api";
 import { AS_JSON, BASE, request, testCtx } from "../helpers/app";
 

@@ -13,7 +13,10 @@ import { checkOwnerPassword } from "../oauth/owner-password";
 import { findAccountByUri, InvalidActorError } from "../services/accounts";
 import { answerFollowRequest, follow, FollowError, unfollow } from "../services/following";
 import { announce, InteractionError, like, unannounce, unlike } from "../services/interactions";
-import { deleteNote, editNote, PostingError, publishNote } from "../services/posting";
+import { deleteNote } from "../services/post-delete";
+import { editNote } from "../services/post-edit";
+import { PostingError } from "../services/post-input";
+import { publishNote } from "../services/post-publish";
 
 /**
  * The owner's command API, until the Mastodon API and OAuth land: JSON endpoints under /_perch/owner

@@ -12,10 +12,10 @@ import { normalizeTag } from "../lib/text/hashtags";
 import { hiddenAccountSql } from "./visibility";
 
 /**
- * Posts that came through a relay, one lean row each in `relay_posts` (see db/schema.ts). A row is
- * what display needs and nothing else: no tags table, no search index, no media, no counts. When the
- * owner opens one, answers, favourites, boosts or bookmarks it, it moves to `statuses` (same id) and
- * is from then on a post like any other, never pruned.
+ * Posts that came through a relay, one lean row each in `relay_posts` (see
+ * db/schema/relays-and-media-cache.ts). A row is what display needs and nothing else: no tags table, no
+ * search index, no media, no counts. When the owner opens one, answers, favourites, boosts or bookmarks it,
+ * it moves to `statuses` (same id) and is from then on a post like any other, never pruned.
  */
 
 export type RelayPost = typeof relayPosts.$inferSelect;

@@ -33,12 +33,12 @@ async function run(ctx: Ctx, where: SQL, page: Page): Promise<Status[]> {
 }
 
 /**
- * Home: the entries of `home_feed` (db/schema.ts: the owner's statuses and boosts, those of accepted
+ * Home: the entries of `home_feed` (db/schema/statuses.ts: the owner's statuses and boosts, those of accepted
  * follows, public posts carrying a followed tag, kept by triggers as they arrive, with Mastodon's
- * REBLOG_FALLOFF applied to boosts), newest first, each tested against what may have changed since
- * it arrived: boosts of a follow whose show_reblogs is off, languages chosen for a follow, members of
- * exclusive lists, replies (only those answering the owner, a followed account or their own author,
- * as Mastodon's FeedManager), direct statuses only to or from the owner, and hidden accounts.
+ * REBLOG_FALLOFF applied to boosts), newest first, each tested against what may have changed since it
+ * arrived: boosts of a follow whose show_reblogs is off, languages chosen for a follow, members of exclusive
+ * lists, replies (only those answering the owner, a followed account or their own author, as Mastodon's
+ * FeedManager), direct statuses only to or from the owner, and hidden accounts.
  */
 export async function homeTimeline(ctx: Ctx, page: Page): Promise<Status[]> {
   return pageRows(await homeQuery(ctx, await homeWhere(ctx), page), page);

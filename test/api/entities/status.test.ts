@@ -5,7 +5,7 @@ import { bookmarks, favourites, filterKeywords, filters, pins, statuses } from "
 import { newId } from "../../../worker/lib/ids";
 import { favouriteInsertCount } from "../../../worker/services/counters";
 import { announce } from "../../../worker/services/interactions";
-import { publishNote } from "../../../worker/services/posting";
+import { publishNote } from "../../../worker/services/post-publish";
 import { ACTOR, testCtx } from "../../helpers/app";
 import { remoteAccount, remoteStatus } from "../../helpers/api";
 import { owner } from "../../helpers/inbox";

@@ -3,7 +3,7 @@ import { ACTOR, testCtx } from "../../helpers/app";
 import { activityJson, mockFetch, restoreFetch } from "../../helpers/fetch-mock";
 import { ownerFollows, process, rows } from "../../helpers/inbox";
 import { createRemoteActor, type RemoteActor } from "../../helpers/remote-actor";
-import { publishNote } from "../../../worker/services/posting";
+import { publishNote } from "../../../worker/services/post-publish";
 
 const PUBLIC = "https://www.w3.org/ns/activitystreams#Public";
 let bob: RemoteActor;

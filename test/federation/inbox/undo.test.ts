@@ -4,7 +4,7 @@ import { activityJson, mockFetch, restoreFetch } from "../../helpers/fetch-mock"
 import { process, rows } from "../../helpers/inbox";
 import { createRemoteActor, type RemoteActor } from "../../helpers/remote-actor";
 import { testCtx } from "../../helpers/app";
-import { publishNote } from "../../../worker/services/posting";
+import { publishNote } from "../../../worker/services/post-publish";
 
 let bob: RemoteActor;
 let carol: RemoteActor;

@@ -3,7 +3,8 @@ import { ACTOR, AS_JSON, BASE, request, testCtx } from "../../helpers/app";
 import { activityJson, mockFetch, restoreFetch } from "../../helpers/fetch-mock";
 import { ownerFollows, process } from "../../helpers/inbox";
 import { createRemoteActor, type RemoteActor } from "../../helpers/remote-actor";
-import { deleteNote, publishNote } from "../../../worker/services/posting";
+import { deleteNote } from "../../../worker/services/post-delete";
+import { publishNote } from "../../../worker/services/post-publish";
 
 let bob: RemoteActor;
 beforeEach(async () => {

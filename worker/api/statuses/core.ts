@@ -8,7 +8,10 @@ import { accounts, mediaAttachments, statusEdits, statuses, type Poll } from "..
 import { notFound, unprocessable } from "../../lib/errors";
 import { statusLength } from "../../lib/text/format";
 import { requireToken } from "../../oauth/middleware";
-import { deleteNote, editNote, publishNote, type PollInput } from "../../services/posting";
+import { deleteNote } from "../../services/post-delete";
+import { editNote } from "../../services/post-edit";
+import type { PollInput } from "../../services/post-input";
+import { publishNote } from "../../services/post-publish";
 import { loadPreferences } from "../../services/profile";
 import { filterShown } from "../../services/visibility";
 import { presentAccount } from "../entities/account";
