@@ -56,20 +56,13 @@ BEGIN
   INSERT OR IGNORE INTO home_feed (status_id) SELECT id FROM statuses
     WHERE account_id = NEW.target_account_id AND deleted_at IS NULL ORDER BY id DESC LIMIT 400;
 END;--> statement-breakpoint
--- A follow of the owner's ended (or back to pending): the account's statuses leave, but for public
--- posts that carry a followed tag.
+-- A follow of the owner's ended: the account's statuses leave, but for public posts that carry a
+-- followed tag. (Nothing sets an accepted follow back to pending.)
 CREATE TRIGGER `home_feed_follow_removed` AFTER DELETE ON `follows`
 WHEN OLD.accepted = 1 AND OLD.account_id = (SELECT owner_id FROM instance)
 BEGIN
   DELETE FROM home_feed WHERE status_id IN (SELECT s.id FROM statuses s
     WHERE s.account_id = OLD.target_account_id AND NOT (s.visibility = 'public' AND s.reblog_of_id IS NULL
-      AND EXISTS (SELECT 1 FROM status_tags st JOIN followed_tags ft ON ft.name = st.name WHERE st.status_id = s.id)));
-END;--> statement-breakpoint
-CREATE TRIGGER `home_feed_follow_unaccepted` AFTER UPDATE OF accepted ON `follows`
-WHEN OLD.accepted = 1 AND NEW.accepted = 0 AND NEW.account_id = (SELECT owner_id FROM instance)
-BEGIN
-  DELETE FROM home_feed WHERE status_id IN (SELECT s.id FROM statuses s
-    WHERE s.account_id = NEW.target_account_id AND NOT (s.visibility = 'public' AND s.reblog_of_id IS NULL
       AND EXISTS (SELECT 1 FROM status_tags st JOIN followed_tags ft ON ft.name = st.name WHERE st.status_id = s.id)));
 END;--> statement-breakpoint
 -- A tag followed: its 400 newest public posts join; unfollowed: those from neither the owner nor a

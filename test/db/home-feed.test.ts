@@ -109,8 +109,8 @@ describe("home_feed", () => {
     expect(await feed()).toEqual([first, ...all.slice(2)]);
     expect(await feed()).not.toContain(older[1]);
 
-    // Back to pending: bob's posts leave, but for the one carrying a followed tag.
-    await db().prepare("UPDATE follows SET accepted = 0 WHERE target_account_id = ?").bind(bob).run();
+    // The follow ends: bob's posts leave, but for the one carrying a followed tag.
+    await db().prepare("DELETE FROM follows WHERE target_account_id = ?").bind(bob).run();
     expect(await feed()).toEqual([first]);
 
     // A follow inserted accepted merges too; deleting it unmerges.

@@ -6,7 +6,7 @@ import { findAccountByUri, resolveAccount, resolveHandleOrUrl } from "./accounts
 import { findStatusByUri, resolveStatus } from "./remote-statuses";
 import { indexStatuses } from "./search-index";
 import { typedTagName } from "./tags";
-import { addressedSql, blockedSql, hiddenAccountSql, row } from "./visibility";
+import { addressedSql, blockedSql, followedSql, hiddenAccountSql, row } from "./visibility";
 
 /*
  * Search: posts by full text (FTS5 over what ./search-index.ts has indexed, brought up to date before
@@ -55,8 +55,7 @@ export async function searchStatuses(ctx: Ctx, s: StatusSearch): Promise<Status[
     sql`s.deleted_at IS NULL`,
     sql`s.reblog_of_id IS NULL`,
     sql`(s.visibility IN ('public', 'unlisted') OR s.account_id = ${owner.id} OR ${addressedSql(owner, t)}
-      OR (s.visibility = 'private' AND EXISTS (SELECT 1 FROM follows f WHERE f.account_id = ${owner.id}
-          AND f.target_account_id = s.account_id AND f.accepted = 1)))`,
+      OR (s.visibility = 'private' AND ${followedSql(owner.id, sql`s.account_id`)}))`,
     sql`(a.indexable = 1 OR s.account_id = ${owner.id} OR ${addressedSql(owner, t)}
       OR EXISTS (SELECT 1 FROM favourites v WHERE v.status_id = s.id AND v.account_id = ${owner.id})
       OR EXISTS (SELECT 1 FROM bookmarks b WHERE b.status_id = s.id))`,
@@ -115,9 +114,7 @@ export async function searchAccounts(ctx: Ctx, s: AccountSearch): Promise<Accoun
     sql`NOT ${blockedSql(owner.id, sql`a.id`)}`,
   ];
   if (s.following) {
-    where.push(
-      sql`EXISTS (SELECT 1 FROM follows f WHERE f.account_id = ${owner.id} AND f.target_account_id = a.id AND f.accepted = 1)`,
-    );
+    where.push(followedSql(owner.id, sql`a.id`));
   }
   const localDomain = ctx.config.accountDomain.toLowerCase();
   const prefix = `${username.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

@@ -4,7 +4,7 @@ import type { Status } from "../db/client";
 import { homeFeed, statuses, statusTags } from "../db/schema";
 import { pageOrder, pageRows, pageWhere, type Page } from "../api/pagination";
 import { normalizeTag } from "../lib/text/hashtags";
-import { directVisibleSql, row, statusShownSql } from "./visibility";
+import { directVisibleSql, followedSql, row, statusShownSql } from "./visibility";
 
 /**
  * The timeline queries. Home walks `home_feed` (the statuses that arrived at home, kept by triggers)
@@ -41,7 +41,7 @@ async function run(ctx: Ctx, where: SQL, page: Page): Promise<Status[]> {
  * FeedManager), direct statuses only to or from the owner, and hidden accounts.
  */
 export async function homeTimeline(ctx: Ctx, page: Page): Promise<Status[]> {
-  return pageRows(await homeQuery(ctx, await homeWhere(ctx), page), page);
+  return pageRows(await feedQuery(ctx, await homeWhere(ctx), page), page);
 }
 
 /** The home timeline's SQL, for EXPLAIN QUERY PLAN in tests and benchmarks. */
@@ -49,7 +49,8 @@ export async function homeTimelineSql(ctx: Ctx, page: Page) {
   return timelineSql.home(ctx, page);
 }
 
-function homeQuery(ctx: Ctx, where: SQL, page: Page) {
+/** Entries of home_feed newest first (or from max_id/min_id), each with its status, that pass `where`. */
+function feedQuery(ctx: Ctx, where: SQL, page: Page) {
   return ctx.db
     .select(getTableColumns(statuses))
     .from(homeFeed)
@@ -81,14 +82,9 @@ async function homeWhere(ctx: Ctx): Promise<SQL> {
   const replyOk = sql`(${t}.in_reply_to_uri IS NULL OR ${t}.account_id = ${o}
     OR (${t}.in_reply_to_account_id IS NOT NULL AND (
       ${t}.in_reply_to_account_id = ${o} OR ${t}.in_reply_to_account_id = ${t}.account_id
-      OR ${followsSql(o, sql`${t}.in_reply_to_account_id`)})))`;
+      OR ${followedSql(o, sql`${t}.in_reply_to_account_id`)})))`;
   return sql`(${t}.account_id = ${o} OR ${prefs})
     AND ${replyOk} AND ${directVisibleSql(owner, t)} AND ${statusShownSql(o, t)}`;
-}
-
-/** SQL: the owner follows (accepted) the account whose id is `accountId`: one probe of follows_pair. */
-function followsSql(ownerId: string, accountId: SQL): SQL {
-  return sql`EXISTS (SELECT 1 FROM follows WHERE account_id = ${ownerId} AND target_account_id = ${accountId} AND accepted = 1)`;
 }
 
 export interface PublicOptions {
@@ -188,7 +184,7 @@ async function tagWhere(ctx: Ctx, tag: string, opts: TagOptions): Promise<SQL> {
  * list_accounts' primary key, no row read when it is not one), rather than every stored status.
  */
 export async function listTimeline(ctx: Ctx, list: ListRef, page: Page): Promise<Status[]> {
-  return pageRows(await homeQuery(ctx, await listWhere(ctx, list), page), page);
+  return pageRows(await feedQuery(ctx, await listWhere(ctx, list), page), page);
 }
 
 export interface ListRef {
@@ -203,7 +199,7 @@ async function listWhere(ctx: Ctx, list: ListRef): Promise<SQL> {
     sql`EXISTS (SELECT 1 FROM list_accounts WHERE list_id = ${list.id} AND account_id = ${accountId})`;
   const replyTargets =
     list.repliesPolicy === "followed"
-      ? sql` OR statuses.in_reply_to_account_id = ${o} OR ${followsSql(o, sql`statuses.in_reply_to_account_id`)}`
+      ? sql` OR statuses.in_reply_to_account_id = ${o} OR ${followedSql(o, sql`statuses.in_reply_to_account_id`)}`
       : list.repliesPolicy === "list"
         ? sql` OR ${member(sql`statuses.in_reply_to_account_id`)}`
         : sql``;
@@ -218,11 +214,11 @@ async function listWhere(ctx: Ctx, list: ListRef): Promise<SQL> {
 
 /** Each timeline's SQL, for EXPLAIN QUERY PLAN and row counts in tests and benchmarks. */
 export const timelineSql = {
-  home: async (ctx: Ctx, page: Page) => homeQuery(ctx, await homeWhere(ctx), page).toSQL(),
+  home: async (ctx: Ctx, page: Page) => feedQuery(ctx, await homeWhere(ctx), page).toSQL(),
   public: async (ctx: Ctx, page: Page, opts: PublicOptions = {}) =>
     query(ctx, await publicTimelineWhere(ctx, opts), page).toSQL(),
   tag: async (ctx: Ctx, tag: string, page: Page, opts: TagOptions = {}) =>
     tagQuery(ctx, await tagWhere(ctx, tag, opts), tag, opts, page).toSQL(),
   list: async (ctx: Ctx, list: ListRef, page: Page) =>
-    homeQuery(ctx, await listWhere(ctx, list), page).toSQL(),
+    feedQuery(ctx, await listWhere(ctx, list), page).toSQL(),
 };

@@ -59,6 +59,12 @@ export function muteActive(expiresAt: string | null, now: string): boolean {
 // finds nothing, where a test against a list built once per statement (`IN (SELECT …)`) costs a row
 // read per tested row even when the list is empty.
 
+/** SQL: the owner follows the account whose id is `accountId` (accepted): one probe of follows_pair. */
+export function followedSql(ownerId: Id, accountId: SQLWrapper): SQL {
+  return sql`EXISTS (SELECT 1 FROM follows vis_f WHERE vis_f.account_id = ${ownerId}
+    AND vis_f.target_account_id = ${accountId} AND vis_f.accepted = 1)`;
+}
+
 /** SQL: the owner blocks the account whose id is `accountId`. */
 export function blockedSql(ownerId: Id, accountId: SQLWrapper): SQL {
   return sql`EXISTS (SELECT 1 FROM blocks vis_b WHERE vis_b.account_id = ${ownerId} AND vis_b.target_account_id = ${accountId})`;
