@@ -1,8 +1,9 @@
 // Shared pieces of the benchmarks: starting wrangler dev, reading workerd CPU time from /proc, load.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createServer } from "node:net";
 
 export async function freePort() {
@@ -24,14 +25,18 @@ export function applyMigrations(persist) {
   if (r.status !== 0) throw new Error(`migrations failed: ${r.stderr}`);
 }
 
-export function wranglerDev(args) {
+/**
+ * Starts `wrangler dev` with `args`. Each gets a dev registry of its own (dev servers sharing one
+ * reload whenever another starts or stops), unless `registry` names one that sessions bound to each
+ * other (a service binding from one to the other) share.
+ */
+export function wranglerDev(args, { registry } = {}) {
   const child = spawn("wrangler", ["dev", ...args], {
     env: {
       ...process.env,
       WRANGLER_SEND_METRICS: "false",
       CI: "true",
-      // Its own dev registry: dev servers sharing one reload whenever another starts or stops.
-      WRANGLER_REGISTRY_PATH: mkdtempSync(join(tmpdir(), "perch-registry-")),
+      WRANGLER_REGISTRY_PATH: registry ?? mkdtempSync(join(tmpdir(), "perch-registry-")),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -39,6 +44,56 @@ export function wranglerDev(args) {
   child.stdout.on("data", (d) => (log += d));
   child.stderr.on("data", (d) => (log += d));
   return { child, log: () => log };
+}
+
+/**
+ * Perch split in two wrangler dev sessions, for bench:plan's CPU figures: the D1 database in a session
+ * of its own (bench/d1-host.js), Perch in another (bench/split-worker.js, every other binding of
+ * wrangler.toml) reaching it by a service binding, so that SQLite's CPU is not Perch's process's, as
+ * on Cloudflare; and a third Worker (bench/d1-replay.js) that makes the calls the host recorded again,
+ * to measure what carrying them costs. Writes the three configs into `dir` and returns their paths.
+ */
+export function splitConfigs(dir) {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const main = readFileSync(join(here, "..", "wrangler.toml"), "utf8").split(/^\[env\.test\]/m)[0];
+  const d1 = /^\[\[d1_databases\]\]\n(?:[a-z_]+ = .*\n)+/m;
+  const block = main.match(d1)?.[0];
+  if (!block) throw new Error("wrangler.toml has no [[d1_databases]] block");
+  const name = block.match(/database_name = "(.*)"/)[1];
+  mkdirSync(dir, { recursive: true });
+  const perch = join(dir, "perch.toml");
+  const host = join(dir, "d1-host.toml");
+  writeFileSync(
+    perch,
+    main.replace(/^main = .*$/m, `main = ${JSON.stringify(join(here, "split-worker.js"))}`).replace(d1, "") +
+      '\n[[services]]\nbinding = "D1_HOST"\nservice = "perch-bench-d1"\n',
+  );
+  writeFileSync(
+    host,
+    [
+      'name = "perch-bench-d1"',
+      `main = ${JSON.stringify(join(here, "d1-host.js"))}`,
+      'compatibility_date = "2026-11-01"',
+      "[[d1_databases]]",
+      'binding = "DB"',
+      `database_name = "${name}"`,
+      "",
+    ].join("\n"),
+  );
+  const replay = join(dir, "d1-replay.toml");
+  writeFileSync(
+    replay,
+    [
+      'name = "perch-bench-d1-replay"',
+      `main = ${JSON.stringify(join(here, "d1-replay.js"))}`,
+      'compatibility_date = "2026-11-01"',
+      "[[services]]",
+      'binding = "D1_HOST"',
+      'service = "perch-bench-d1"',
+      "",
+    ].join("\n"),
+  );
+  return { perch, host, replay };
 }
 
 export async function waitFor(what, probe, timeoutMs = 60_000) {
@@ -90,6 +145,31 @@ export function workerdCpuSeconds(rootPid) {
     }
   }
   return total;
+}
+
+/**
+ * CPU milliseconds (user + system, from schedstat's nanoseconds) of the workerd process below
+ * `rootPid` that runs the Worker: the one wrangler dev starts with an inspector. Its other workerd
+ * process (the proxy in front, which forwards requests and the inspector) does not run on Cloudflare.
+ */
+export function runtimeCpuMs(rootPid) {
+  const tree = children();
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop();
+    for (const c of tree.get(pid) ?? []) stack.push(c);
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (!cmd.includes("workerd") || !cmd.includes("--inspector-addr")) continue;
+      let ns = 0;
+      for (const task of readdirSync(`/proc/${pid}/task`))
+        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+      return ns / 1e6;
+    } catch {
+      // gone
+    }
+  }
+  throw new Error(`no workerd runtime below ${rootPid}`);
 }
 
 /** Sends every prepared request with `concurrency` in flight; returns latencies (ms) and statuses. */
