@@ -36,6 +36,7 @@ import { browserPages } from "./web/browser";
 import { mediaProxy } from "./web/media-proxy";
 import { ownerWeb } from "./web/owner-pages";
 import { relayWeb } from "./web/relays";
+import { movingWeb } from "./web/moving";
 import { dashboardWeb } from "./web/dashboard";
 import type { OwnerSession } from "./web/session";
 import { pages } from "./web/routes";
@@ -107,6 +108,7 @@ export function createApp() {
   app.route("/", miscApi);
   app.route("/", ownerWeb);
   app.route("/", relayWeb);
+  app.route("/", movingWeb);
   app.route("/", dashboardWeb);
   app.route("/", pages);
 

@@ -4,9 +4,11 @@
 // A likes it and B records the like; B edits and deletes it and A follows suit; A unfollows and B's
 // followers collection updates; A follows B again. Then an independent peer (test/e2e/peer.mjs, on
 // Fedify's signatures): A follows, unfollows and follows it again through its reused Accept id, likes
-// its post, and gets that like forwarded back. Prints "N passed, N failed" and exits non-zero on any
-// failure.
+// its post, and gets that like forwarded back. Last, a move: a third instance C follows A, B lists A
+// as an alias, A moves to B, and C's Perch processes the Move and ends up following B instead of A.
+// Prints "N passed, N failed" and exits non-zero on any failure.
 import { rmSync } from "node:fs";
+import { ownerSession } from "./admin.mjs";
 import { dumpLogs, eventually, freePort, ownerCall as call, startInstance, stepper, waitUp } from "./lib.mjs";
 import { startPeer } from "./peer.mjs";
 
@@ -15,21 +17,22 @@ const STATE = ".e2e";
 const { step, counts } = stepper();
 
 rmSync(STATE, { recursive: true, force: true });
-const [pa, pb, ia, ib, pp] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+const [pa, pb, pc, ia, ib, ic, pp] = await Promise.all(Array.from({ length: 7 }, freePort));
 const A = startInstance(STATE, "a", "alice", pa, ia);
 const B = startInstance(STATE, "b", "bob", pb, ib);
+const C = startInstance(STATE, "c", "cora", pc, ic);
 const P = await startPeer(pp);
 const stop = () => {
-  for (const i of [A, B]) i.child.kill("SIGTERM");
+  for (const i of [A, B, C]) i.child.kill("SIGTERM");
   P.stop();
 };
 process.on("exit", stop);
 
-console.log(`e2e: A = ${A.base}, B = ${B.base}`);
+console.log(`e2e: A = ${A.base}, B = ${B.base}, C = ${C.base}`);
 let post;
 try {
-  await step("both instances start", async () => {
-    await Promise.all([waitUp(A), waitUp(B)]);
+  await step("the three instances start", async () => {
+    await Promise.all([waitUp(A), waitUp(B), waitUp(C)]);
   });
   await step("A follows B by handle and B accepts", async () => {
     const res = await call(A, "POST", "/_perch/owner/follow", { target: `@${B.handle}` });
@@ -134,14 +137,51 @@ try {
       if (status !== 202) throw new Error(`A answered ${status} to its own like forwarded back`);
     },
   );
-  await step("nothing ended in either dead-letter list", async () => {
-    for (const i of [A, B]) {
+  await step("C follows A by handle and A accepts", async () => {
+    await call(C, "POST", "/_perch/owner/follow", { target: A.handle });
+    await eventually("C's follow of A to be accepted", async () => {
+      const rel = await call(C, "GET", "/_perch/owner/relationships");
+      return rel.following.some((f) => f.account === A.actor && f.accepted);
+    });
+  });
+  await step("B lists A as an alias on its moving page's JSON, and B's actor shows it", async () => {
+    const admin = await ownerSession(B.base);
+    const { aliases } = await admin("POST", "/admin/api/aliases", { alias: A.handle });
+    if (!aliases.includes(A.actor)) throw new Error(`B's aliases are ${JSON.stringify(aliases)}`);
+    const doc = await (await fetch(B.actor, { headers: { accept: "application/activity+json" } })).json();
+    if (!doc.alsoKnownAs?.includes(A.actor)) throw new Error("B's actor does not list A in alsoKnownAs");
+  });
+  await step("A moves to B: A's actor carries movedTo and the Move goes to A's followers", async () => {
+    const admin = await ownerSession(A.base);
+    const moved = await admin("POST", "/admin/api/move", { target: B.handle });
+    if (moved.movedTo !== B.actor || moved.inboxes !== 1)
+      throw new Error(`move answered ${JSON.stringify(moved)}`);
+    const doc = await (await fetch(A.actor, { headers: { accept: "application/activity+json" } })).json();
+    if (doc.movedTo !== B.actor) throw new Error(`A's actor has movedTo ${doc.movedTo}`);
+  });
+  await step("C processes the Move: it follows B, accepted, and no longer follows A", async () => {
+    await eventually("C to follow B, accepted, and not A", async () => {
+      const rel = await call(C, "GET", "/_perch/owner/relationships");
+      const following = rel.following.map((f) => `${f.account} ${f.accepted}`);
+      return following.includes(`${B.actor} true`) && !rel.following.some((f) => f.account === A.actor);
+    });
+    await eventually("B to list C as a follower", async () => {
+      const rel = await call(B, "GET", "/_perch/owner/relationships");
+      return rel.followers.some((f) => f.account === C.actor && f.accepted);
+    });
+    await eventually("A to drop C from its followers", async () => {
+      const rel = await call(A, "GET", "/_perch/owner/relationships");
+      return !rel.followers.some((f) => f.account === C.actor);
+    });
+  });
+  await step("nothing ended in any dead-letter list", async () => {
+    for (const i of [A, B, C]) {
       const dead = await call(i, "GET", "/_perch/owner/dead_letters");
       if (dead.length) throw new Error(`${i.name} has dead letters: ${JSON.stringify(dead)}`);
     }
   });
 } catch {
-  dumpLogs([A, B]);
+  dumpLogs([A, B, C]);
 } finally {
   stop();
 }

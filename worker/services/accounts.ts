@@ -187,10 +187,17 @@ export function actorKeys(actor: Actor) {
   return keys;
 }
 
-/** An account from a handle (`user@host`, `@user@host`, `acct:…`) or an actor URL. */
-export async function resolveHandleOrUrl(ctx: Ctx, input: string): Promise<Account> {
+/**
+ * An account from a handle (`user@host`, `@user@host`, `acct:…`) or an actor URL; `refresh` fetches
+ * the actor again even when a fresh copy is stored.
+ */
+export async function resolveHandleOrUrl(
+  ctx: Ctx,
+  input: string,
+  opts: { refresh?: boolean } = {},
+): Promise<Account> {
   const trimmed = input.trim();
-  if (/^https?:\/\//i.test(trimmed)) return resolveAccount(ctx, trimmed);
+  if (/^https?:\/\//i.test(trimmed)) return resolveAccount(ctx, trimmed, opts);
   const uri = await resolveHandle(trimmed, fetchOptions(ctx));
-  return resolveAccount(ctx, uri);
+  return resolveAccount(ctx, uri, opts);
 }

@@ -105,7 +105,7 @@ export async function answerFollowRequest(ctx: Ctx, follower: Account, accept: b
 /** Accept or Reject embedding the Follow with its original id, as Mastodon expects. */
 export async function sendFollowAnswer(
   ctx: Ctx,
-  request: Follow,
+  request: Pick<Follow, "id" | "uri">,
   follower: Account,
   type: "Accept" | "Reject",
 ) {

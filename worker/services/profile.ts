@@ -215,8 +215,11 @@ export async function removeProfileImage(ctx: Ctx, kind: "avatar" | "header"): P
   return publishProfile(ctx);
 }
 
-/** Re-reads the owner and sends an Update of the actor document to every follower. */
-async function publishProfile(ctx: Ctx): Promise<Account> {
+/**
+ * Re-reads the owner and sends an Update of the actor document to every follower, as Mastodon does
+ * after a profile edit and after aliases or a move change.
+ */
+export async function publishProfile(ctx: Ctx): Promise<Account> {
   const instance = await ctx.instance();
   const fresh = (await ctx.db.select().from(accounts).where(eq(accounts.id, instance.owner.id)).limit(1))[0];
   if (!fresh) throw new Error("owner account missing");

@@ -199,6 +199,10 @@ ownerWeb.get(HOME, (c) => {
         <section class="card">
           <h2><a href="/admin/relays">Relays</a></h2>
           <p class="muted">The relays this server subscribes to, and what each one brings in.</p>
+        </section>
+        <section class="card">
+          <h2><a href="/admin/moving">Moving</a></h2>
+          <p class="muted">Aliases for moving an old account here, and moving this one elsewhere.</p>
         </section>`,
     }),
   );

@@ -93,11 +93,23 @@ export async function profilePage(ctx: Ctx, { owner }: Instance) {
     html`<header>
         <h1>${name}</h1>
         <p class="handle">@${u.handle}</p>
+        ${owner.movedTo ? await movedNotice(ctx, owner.movedTo) : ""}
         <div>${raw(owner.note)}</div>
       </header>
       ${recent.length === 0 ? html`<p>No posts yet.</p>` : recent.map((s) => post(ctx, s))}`,
     u.actor,
   );
+}
+
+/** Where the owner moved to, as Mastodon's profile shows it: a link to the new account's profile. */
+async function movedNotice(ctx: Ctx, movedTo: string) {
+  const target = (await ctx.db.select().from(accounts).where(eq(accounts.uri, movedTo)).limit(1))[0];
+  // The stored profile URL when it is http(s), else the actor URI (http(s), as stored: schemas.ts).
+  const href = target?.url && /^https?:\/\//i.test(target.url) ? target.url : movedTo;
+  const label = target ? `@${target.username}@${target.domain}` : movedTo;
+  return html`<p class="moved" role="status">
+    This account has moved to <a href="${href}" rel="me">${label}</a>.
+  </p>`;
 }
 
 export async function statusPage(ctx: Ctx, s: Status) {

@@ -69,6 +69,32 @@ describe("Follow", () => {
     expect(await rows("SELECT * FROM follows")).toEqual([]);
   });
 
+  it("from a new follower is rejected once the owner has moved away, and nothing is stored", async () => {
+    const me = await owner();
+    await env.DB.prepare("UPDATE accounts SET moved_to = ? WHERE id = ?")
+      .bind("https://new.example/users/alice", me.id)
+      .run();
+    const send = vi.spyOn(env.DELIVERY_QUEUE, "sendBatch");
+    await process(followOf());
+    expect(await rows("SELECT * FROM follows")).toEqual([]);
+    const [sent] = sentBodies(send);
+    expect(sent?.inbox).toBe(`${bob.id}/inbox`);
+    expect(JSON.parse(sent!.body)).toMatchObject({
+      type: "Reject",
+      actor: ACTOR,
+      object: { id: "https://remote.example/follows/1", type: "Follow", actor: bob.id, object: ACTOR },
+    });
+  });
+
+  it("from a follower who came over from an old account (an alias) is accepted like any other", async () => {
+    const me = await owner();
+    await env.DB.prepare("UPDATE accounts SET also_known_as = ? WHERE id = ?")
+      .bind(JSON.stringify(["https://old.example/users/alice"]), me.id)
+      .run();
+    await process(followOf());
+    expect(await rows("SELECT accepted FROM follows")).toEqual([{ accepted: 1 }]);
+  });
+
   it("marks the server as federated, locking its identity", async () => {
     await process(followOf());
     expect(await rows("SELECT federated_at IS NOT NULL AS locked FROM instance")).toEqual([{ locked: 1 }]);

@@ -11,7 +11,10 @@ import type { InboxContext } from "./index";
 
 /**
  * Follow of the owner: accepted at once unless the owner approves followers manually. A repeated
- * Follow (the peer lost our Accept) is answered again, with the new Follow's id.
+ * Follow (the peer lost our Accept) is answered again, with the new Follow's id. Once the owner has
+ * moved away, a new follower is rejected, as Mastodon does, so that it follows the new account.
+ * A follower who arrives because an old account moved here is treated like any other: accepted
+ * unless the owner approves followers manually (Mastodon makes no exception for them either).
  */
 export async function handleFollow({ ctx, activity, actor, local }: InboxContext): Promise<void> {
   if (objectId(activity.object) !== local.owner.uri) return;
@@ -23,6 +26,10 @@ export async function handleFollow({ ctx, activity, actor, local }: InboxContext
       .where(and(eq(follows.accountId, actor.id), eq(follows.targetAccountId, local.owner.id)))
       .limit(1)
   )[0];
+  if (!existing && local.owner.movedTo) {
+    await sendFollowAnswer(ctx, { id: newId(), uri: activity.id }, actor, "Reject");
+    return;
+  }
   let row;
   if (existing) {
     // A pending request accepted now counts (the counts skip a follow that is accepted already).
