@@ -69,8 +69,8 @@ export function importsPage(opts: {
       <section class="card">
         <h2>Import</h2>
         <p class="muted">
-          A CSV file from Mastodon's Import and export page (or Perch's). Up to 20 MB and 20,000 rows; the rows are
-          applied in the background, a few at a time, and this page shows how far it got.
+          A CSV file from Mastodon's Import and export page (or Perch's). Up to 20 MB and 20,000 rows; the
+          rows are applied in the background, a few at a time, and this page shows how far it got.
         </p>
         <form method="post" action="/admin/imports" enctype="multipart/form-data">
           ${csrfField(opts.csrfToken)}
@@ -89,11 +89,16 @@ export function importsPage(opts: {
           <fieldset>
             <legend>Mode</legend>
             <label class="inline"
-              ><input type="radio" name="mode" value="merge" ${opts.mode === "overwrite" ? "" : "checked"} /> Merge:
-              keep what you have and add the file's</label
+              ><input type="radio" name="mode" value="merge" ${opts.mode === "overwrite" ? "" : "checked"} />
+              Merge: keep what you have and add the file's</label
             >
             <label class="inline"
-              ><input type="radio" name="mode" value="overwrite" ${opts.mode === "overwrite" ? "checked" : ""} />
+              ><input
+                type="radio"
+                name="mode"
+                value="overwrite"
+                ${opts.mode === "overwrite" ? "checked" : ""}
+              />
               Overwrite: also remove what the file does not hold (unfollow, unblock …)</label
             >
           </fieldset>
@@ -105,42 +110,50 @@ export function importsPage(opts: {
         <p class="muted">The same files Mastodon writes, which Mastodon and Perch both import.</p>
         <ul>
           ${EXPORT_LINKS.map(
-            ([name, label]) => html`<li><a href="/admin/exports/${name}.csv" download>${label}</a> (${name}.csv)</li>`,
+            ([name, label]) =>
+              html`<li><a href="/admin/exports/${name}.csv" download>${label}</a> (${name}.csv)</li>`,
           )}
         </ul>
       </section>
       <section class="card">
         <h2>Recent imports</h2>
-        ${opts.jobs.length === 0
-          ? html`<p class="muted">None yet.</p>`
-          : html`<table class="figures">
-              <tr>
-                <th>Started</th>
-                <th>Kind</th>
-                <th>Mode</th>
-                <th>State</th>
-                <th>Done</th>
-                <th>Failed</th>
-                <th>Pending</th>
-              </tr>
-              ${opts.jobs.map(
-                (j) =>
-                  html`<tr>
-                    <td><a href="/admin/imports/${j.id}">${when(j.createdAt)}</a></td>
-                    <td>${KIND_NAMES[j.kind]}</td>
-                    <td>${j.mode}</td>
-                    <td>${stateOf(j)}</td>
-                    <td>${j.done}</td>
-                    <td>${j.failed}</td>
-                    <td>${j.pending}</td>
-                  </tr>`,
-              )}
-            </table>`}
+        ${
+          opts.jobs.length === 0
+            ? html`<p class="muted">None yet.</p>`
+            : html`<table class="figures">
+                <tr>
+                  <th>Started</th>
+                  <th>Kind</th>
+                  <th>Mode</th>
+                  <th>State</th>
+                  <th>Done</th>
+                  <th>Failed</th>
+                  <th>Pending</th>
+                </tr>
+                ${opts.jobs.map(
+                  (j) =>
+                    html`<tr>
+                      <td><a href="/admin/imports/${j.id}">${when(j.createdAt)}</a></td>
+                      <td>${KIND_NAMES[j.kind]}</td>
+                      <td>${j.mode}</td>
+                      <td>${stateOf(j)}</td>
+                      <td>${j.done}</td>
+                      <td>${j.failed}</td>
+                      <td>${j.pending}</td>
+                    </tr>`,
+                )}
+              </table>`
+        }
       </section>`,
   });
 }
 
-export function importJobPage(opts: { csrfToken: string; job: JobView; failures: FailedRow[]; more: boolean }) {
+export function importJobPage(opts: {
+  csrfToken: string;
+  job: JobView;
+  failures: FailedRow[];
+  more: boolean;
+}) {
   const { job } = opts;
   const running = job.phase !== "finished";
   return ownerPage({
@@ -155,28 +168,38 @@ export function importJobPage(opts: { csrfToken: string; job: JobView; failures:
       </p>
       ${figures(job)}
       <h2>Rows that failed</h2>
-      ${opts.failures.length === 0
-        ? html`<p class="muted">None${running ? " so far" : ""}.</p>`
-        : html`<table class="figures failures">
-            <tr>
-              <th>Row</th>
-              <th>What</th>
-              <th>Why</th>
-            </tr>
-            ${opts.failures.map(
-              (f) =>
-                html`<tr>
-                  <td>${f.seq + 1}</td>
-                  <td>${Object.values(f.data).filter((v) => typeof v === "string").join(" · ")}</td>
-                  <td>${f.reason}</td>
-                </tr>`,
-            )}
-          </table>
-          ${opts.more
-            ? html`<p>
-                <a href="/admin/imports/${job.id}?from=${(opts.failures.at(-1)?.seq ?? 0) + 1}">More failed rows</a>
-              </p>`
-            : ""}`}
+      ${
+        opts.failures.length === 0
+          ? html`<p class="muted">None${running ? " so far" : ""}.</p>`
+          : html`<table class="figures failures">
+                <tr>
+                  <th>Row</th>
+                  <th>What</th>
+                  <th>Why</th>
+                </tr>
+                ${opts.failures.map(
+                  (f) =>
+                    html`<tr>
+                      <td>${f.seq + 1}</td>
+                      <td>
+                        ${Object.values(f.data)
+                          .filter((v) => typeof v === "string")
+                          .join(" · ")}
+                      </td>
+                      <td>${f.reason}</td>
+                    </tr>`,
+                )}
+              </table>
+              ${
+                opts.more
+                  ? html`<p>
+                      <a href="/admin/imports/${job.id}?from=${(opts.failures.at(-1)?.seq ?? 0) + 1}"
+                        >More failed rows</a
+                      >
+                    </p>`
+                  : ""
+              }`
+      }
       <p><a href="/admin/imports">Back to import and export</a></p>`,
   });
 }

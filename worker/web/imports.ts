@@ -5,7 +5,12 @@ import type { ImportKind, ImportMode } from "../db/schema";
 import { readBodyCapped } from "../lib/body";
 import { HttpError, notFound } from "../lib/errors";
 import { exportCsv, isExportName } from "../services/imports/exports";
-import { IMPORT_KINDS, ImportFileError, MAX_IMPORT_BYTES, parseImportFile } from "../services/imports/formats";
+import {
+  IMPORT_KINDS,
+  ImportFileError,
+  MAX_IMPORT_BYTES,
+  parseImportFile,
+} from "../services/imports/formats";
 import {
   createImport,
   failedRows,
@@ -35,7 +40,8 @@ const MAX_UPLOAD = MAX_IMPORT_BYTES + 64 * 1024;
 const uploadSize: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.req.method === "POST") {
     const length = Number(c.req.header("content-length") ?? "NaN");
-    if (!Number.isFinite(length)) throw new HttpError(411, "Send the file with a Content-Length", "length_required");
+    if (!Number.isFinite(length))
+      throw new HttpError(411, "Send the file with a Content-Length", "length_required");
     if (length > MAX_UPLOAD) throw new HttpError(413, "The file is larger than 20 MB", "payload_too_large");
   }
   await next();
@@ -82,7 +88,11 @@ async function readUpload(c: Context<AppEnv>): Promise<UploadForm> {
     throw new HttpError(415, "Send the file as multipart/form-data (or JSON with a csv field)", "media_type");
   let form: FormData;
   try {
-    form = await new Request(c.req.url, { method: "POST", headers: { "content-type": type }, body: raw }).formData();
+    form = await new Request(c.req.url, {
+      method: "POST",
+      headers: { "content-type": type },
+      body: raw,
+    }).formData();
   } catch {
     throw new HttpError(400, "The form could not be read", "bad_form");
   }
@@ -107,7 +117,8 @@ async function startImport(c: Context<AppEnv>, form: UploadForm): Promise<Import
         : "Choose what the file holds, and merge or overwrite",
       "validation",
     );
-  if (!form.bytes || form.bytes.byteLength === 0) throw new HttpError(422, "Choose a file to import", "validation");
+  if (!form.bytes || form.bytes.byteLength === 0)
+    throw new HttpError(422, "Choose a file to import", "validation");
   let rows;
   try {
     rows = parseImportFile(parsed.data.kind, form.bytes);
@@ -171,7 +182,9 @@ importWeb.post("/admin/api/imports", async (c) => {
   return c.json(await jobJson(c, job), 201);
 });
 
-importWeb.get("/admin/api/imports/:id", async (c) => c.json(await jobJson(c, await jobOr404(c), fromParam(c))));
+importWeb.get("/admin/api/imports/:id", async (c) =>
+  c.json(await jobJson(c, await jobOr404(c), fromParam(c))),
+);
 
 // --- HTML ---------------------------------------------------------------------------------------
 

@@ -6,7 +6,17 @@
 import { and, desc, eq, isNull } from "drizzle-orm";
 import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
-import { accounts, blocks, bookmarks, domainBlocks, follows, listAccounts, lists, mutes, statuses } from "../../db/schema";
+import {
+  accounts,
+  blocks,
+  bookmarks,
+  domainBlocks,
+  follows,
+  listAccounts,
+  lists,
+  mutes,
+  statuses,
+} from "../../db/schema";
 import { csvRow } from "../../lib/csv";
 import { HEADERS } from "./formats";
 
@@ -88,7 +98,10 @@ async function muted(ctx: Ctx): Promise<string> {
 }
 
 async function blockedDomains(ctx: Ctx): Promise<string> {
-  const rows = await ctx.db.select({ domain: domainBlocks.domain }).from(domainBlocks).orderBy(domainBlocks.id);
+  const rows = await ctx.db
+    .select({ domain: domainBlocks.domain })
+    .from(domainBlocks)
+    .orderBy(domainBlocks.id);
   return rows.map((r) => csvRow([r.domain])).join("");
 }
 

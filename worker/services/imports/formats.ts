@@ -41,7 +41,8 @@ export const KIND_NAMES: Record<ImportKind, string> = {
   lists: "lists",
 };
 
-const KNOWN_FIRST = new Set(Object.values(HEADERS).map((h) => (h[0] ?? "").toLowerCase()));
+/** A first row holding any of these is a header row (Mastodon looks only at its first field). */
+const KNOWN = new Set(Object.values(HEADERS).flatMap((h) => h.map((x) => x.toLowerCase())));
 
 /** The headers only one kind's file has, as Mastodon guesses a file's kind from them. */
 const TELLING: [string, ImportKind][] = [
@@ -113,7 +114,7 @@ export function parseImportFile(kind: ImportKind, bytes: ArrayBuffer | Uint8Arra
   table = table.filter((r) => r.some((f) => f.trim() !== ""));
   if (table.length === 0) throw new ImportFileError(422, "The file is empty.");
   const first = table[0] ?? [];
-  const hasHeader = KNOWN_FIRST.has((first[0] ?? "").trim().toLowerCase());
+  const hasHeader = first.some((f) => KNOWN.has(f.trim().toLowerCase()));
   const columns = hasHeader ? headerColumns(kind, first) : positional(kind);
   const body = hasHeader ? table.slice(1) : table;
   if (body.length > MAX_IMPORT_ROWS)
@@ -123,7 +124,7 @@ export function parseImportFile(kind: ImportKind, bytes: ArrayBuffer | Uint8Arra
   const rows = body.map((fields, i) => {
     const cell = (header: string) => {
       const at = columns.get(header.toLowerCase());
-      return at === undefined ? undefined : (fields[at] ?? "");
+      return at === undefined ? undefined : fields[at];
     };
     const row = parseRow(kind, cell);
     if (row.key !== null) {
@@ -157,7 +158,9 @@ function headerColumns(kind: ImportKind, header: string[]): Map<string, number> 
     const name = h.trim().toLowerCase();
     if (!columns.has(name)) columns.set(name, i);
   });
-  const other = TELLING.find(([h, k]) => columns.has(h) && k !== kind && !HEADERS[kind].some((x) => x.toLowerCase() === h));
+  const other = TELLING.find(
+    ([h, k]) => columns.has(h) && k !== kind && !HEADERS[kind].some((x) => x.toLowerCase() === h),
+  );
   if (other)
     throw new ImportFileError(
       422,
@@ -166,7 +169,10 @@ function headerColumns(kind: ImportKind, header: string[]): Map<string, number> 
   const required = kind === "lists" ? HEADERS.lists : HEADERS[kind].slice(0, 1);
   const missing = required.find((h) => !columns.has(h.toLowerCase()));
   if (missing)
-    throw new ImportFileError(422, `This is not a file of ${KIND_NAMES[kind]}: it has no "${missing}" column.`);
+    throw new ImportFileError(
+      422,
+      `This is not a file of ${KIND_NAMES[kind]}: it has no "${missing}" column.`,
+    );
   return columns;
 }
 
@@ -188,7 +194,9 @@ function parseRow(kind: ImportKind, cell: (header: string) => string | undefined
     }
     case "bookmarks": {
       const uri = (cell("#uri") ?? "").trim();
-      return isHttpUrl(uri) ? { data: { uri }, key: uri } : failed({ uri: uri.slice(0, MAX_URI) }, "Not an http(s) URL");
+      return isHttpUrl(uri)
+        ? { data: { uri }, key: uri }
+        : failed({ uri: uri.slice(0, MAX_URI) }, "Not an http(s) URL");
     }
     case "lists": {
       const listName = (cell("List name") ?? "").trim();
@@ -231,7 +239,8 @@ function acctError(acct: string): string | undefined {
   if (acct === "") return "No account address";
   if (acct.length > MAX_ACCT) return "The account address is too long";
   const at = acct.lastIndexOf("@");
-  if (at <= 0 || /[\s/]/.test(acct) || acct.indexOf("@") !== at) return "Not an account address (user@domain)";
+  if (at <= 0 || /[\s/]/.test(acct) || acct.indexOf("@") !== at)
+    return "Not an account address (user@domain)";
   if (!normalizeDomain(acct.slice(at + 1))) return "Not an account address (its domain is not valid)";
   return undefined;
 }

@@ -6,17 +6,39 @@
  */
 import { and, eq, gte, isNull, lt, or, sql } from "drizzle-orm";
 import type { Ctx } from "../../context";
-import { importJobs, importRows } from "../../db/schema";
+import { importJobs, importRows, type ImportKind } from "../../db/schema";
+import { d1Usage } from "../../db/metered";
+import { invocationUsage } from "../usage";
+import { holdDeliveries } from "./deliveries";
 import { applyRow, failureReason, overwriteStep } from "./rows";
 import type { ImportJob } from "./jobs";
 
 /**
- * Rows per chunk. A row that follows an account not yet known costs about 3 subrequests (WebFinger,
- * the actor, the Follow's queue message) and 8 D1 queries (measured: test/services/imports.test.ts),
- * so 5 rows and the chunk's own 4 queries stay within the Free plan's 50 of each per invocation,
- * with room for a slow server's redirect.
+ * How much of an invocation a chunk may spend: the Free plan's 50 subrequests and 50 D1 queries.
+ * A chunk takes rows while the worst a row can cost still fits: following an account not yet known
+ * costs 3 subrequests (WebFinger, the actor, the Follow, sent from the chunk: ./deliveries.ts) and
+ * 12 queries (so 3 rows a chunk), measured in test/services/imports/process.test.ts; a cheap row (a known account, a
+ * mute, a domain block) costs a few queries, so more of those fit. At most MAX_ROWS rows, and at most
+ * MAX_SENDS signed POSTs: each is an RSA signature, ~0.7 ms of the 10 ms of CPU.
  */
-export const CHUNK_ROWS = 5;
+export const INVOCATION_BUDGET = { d1Queries: 50, subrequests: 50 };
+/**
+ * The most a row of each kind costs, with a little room: a new account is resolved (5 queries, 2
+ * subrequests) for every kind but domain blocks; a list row may also create the list and follow;
+ * a bookmark may fetch its post and its author.
+ */
+export const ROW_RESERVE: Record<ImportKind, { d1Queries: number; subrequests: number }> = {
+  following: { d1Queries: 14, subrequests: 5 },
+  blocking: { d1Queries: 16, subrequests: 5 },
+  muting: { d1Queries: 10, subrequests: 3 },
+  domain_blocking: { d1Queries: 8, subrequests: 2 },
+  bookmarks: { d1Queries: 22, subrequests: 6 },
+  lists: { d1Queries: 22, subrequests: 6 },
+};
+/** The chunk's own queries: the claim, the rows' read, the release. */
+const CHUNK_QUERIES = 3;
+export const MAX_ROWS = 20;
+export const MAX_SENDS = 5;
 
 /** How long a chunk may hold a job; one that crashed is taken over after this. */
 export const LEASE_MS = 60_000;
@@ -29,27 +51,71 @@ export type ChunkOutcome = "more" | "finished" | "busy" | "gone";
  * or it is finished, or `chain` is not its current chain.
  */
 export async function processImportChunk(ctx: Ctx, jobId: string, chain?: string): Promise<ChunkOutcome> {
+  const startQueries = d1Usage.queries;
   const job = await claim(ctx, jobId, chain);
   if (job === "busy" || job === "gone") return job;
+  const budget = invocationBudget(ROW_RESERVE[job.kind], startQueries);
   if (job.phase === "overwrite") {
-    const removed = await overwriteStep(ctx, job, CHUNK_ROWS);
-    await release(ctx, job, removed < CHUNK_ROWS ? { phase: "rows" } : {});
+    const held = holdDeliveries(ctx);
+    const removed = await overwriteStep(held.ctx, job, OVERWRITE_STEP);
+    await held.send();
+    await release(ctx, job, removed < OVERWRITE_STEP ? { phase: "rows" } : {});
     return "more";
   }
   const rows = await ctx.db
     .select({ seq: importRows.seq, data: importRows.data })
     .from(importRows)
-    .where(and(eq(importRows.jobId, job.id), gte(importRows.seq, job.cursor), eq(importRows.state, "pending")))
+    .where(
+      and(eq(importRows.jobId, job.id), gte(importRows.seq, job.cursor), eq(importRows.state, "pending")),
+    )
     .orderBy(importRows.seq)
-    .limit(CHUNK_ROWS);
+    .limit(MAX_ROWS);
   let cursor = job.cursor;
+  let sends = 0;
+  let taken = 0;
   for (const row of rows) {
-    await settle(ctx, job, row.seq, await attempt(ctx, job, row.data));
+    if (taken > 0 && (sends >= MAX_SENDS || !budget.fits(taken))) break;
+    const held = holdDeliveries(ctx);
+    const failure = await attempt(held.ctx, job, row.data);
+    // Sent before the row is settled: a crash in between redoes the row, which sends nothing twice
+    // (a follow, block or mute that exists is not announced again).
+    sends += await held.send();
+    await settle(ctx, job, row.seq, failure);
     cursor = row.seq + 1;
+    taken++;
   }
-  const finished = rows.length < CHUNK_ROWS;
-  await release(ctx, job, finished ? { cursor, phase: "finished", finishedAt: new Date().toISOString() } : { cursor });
+  const finished = taken === rows.length && rows.length < MAX_ROWS;
+  await release(
+    ctx,
+    job,
+    finished ? { cursor, phase: "finished", finishedAt: new Date().toISOString() } : { cursor },
+  );
   return finished ? "finished" : "more";
+}
+
+/**
+ * Removals per overwrite chunk: an unfollow or unblock costs about 5 queries and sends an Undo (one
+ * POST), so MAX_SENDS of them.
+ */
+const OVERWRITE_STEP = MAX_SENDS;
+
+/**
+ * What this invocation has spent so far, from the usage meter (services/usage.ts) when it runs under
+ * one, else from the isolate's D1 counter (since `startQueries`) and `reserve`'s subrequests per row.
+ */
+function invocationBudget(reserve: { d1Queries: number; subrequests: number }, startQueries: number) {
+  return {
+    /** Whether one more row fits after `taken` rows. */
+    fits(taken: number): boolean {
+      const metered = invocationUsage();
+      const queries = metered?.d1Queries ?? d1Usage.queries - startQueries;
+      const subrequests = metered?.subrequests ?? taken * reserve.subrequests;
+      return (
+        queries + reserve.d1Queries + CHUNK_QUERIES <= INVOCATION_BUDGET.d1Queries &&
+        subrequests + reserve.subrequests <= INVOCATION_BUDGET.subrequests
+      );
+    },
+  };
 }
 
 async function attempt(ctx: Ctx, job: ImportJob, data: Record<string, unknown>): Promise<string | null> {
@@ -91,7 +157,8 @@ async function claim(ctx: Ctx, jobId: string, chain?: string): Promise<ImportJob
     .returning();
   if (job) return job;
   const current = (await ctx.db.select().from(importJobs).where(eq(importJobs.id, jobId)).limit(1))[0];
-  if (!current || current.phase === "finished" || (chain !== undefined && current.chain !== chain)) return "gone";
+  if (!current || current.phase === "finished" || (chain !== undefined && current.chain !== chain))
+    return "gone";
   return "busy";
 }
 

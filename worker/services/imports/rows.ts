@@ -6,7 +6,17 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Ctx } from "../../context";
 import type { Account } from "../../db/client";
-import { accounts, blocks, bookmarks, domainBlocks, follows, listAccounts, lists, mutes, statuses } from "../../db/schema";
+import {
+  accounts,
+  blocks,
+  bookmarks,
+  domainBlocks,
+  follows,
+  listAccounts,
+  lists,
+  mutes,
+  statuses,
+} from "../../db/schema";
 import { HttpError } from "../../lib/errors";
 import { RemoteFetchError } from "../../lib/remote-fetch";
 import { findAccountByHandle } from "../account-queries";
