@@ -8,8 +8,9 @@ import { ImportMessage } from "./messages";
  * The import queue (wrangler.toml: one message a batch, so a chunk has the invocation's whole
  * budget). Each message runs one chunk of its job and, while rows remain, sends the next message of
  * the chain, so a job moves on by itself at one message (3 Queue operations) per chunk. A job another
- * invocation holds is looked at again a little later; a message that crashes is retried by the queue,
- * and the lease it left lapses first.
+ * invocation holds is looked at again two minutes later (five tries outlast a lease); a message that
+ * crashes is retried by the queue, and finds the job busy until the lease it left lapses. A chain that dies anyway is
+ * restarted by the cron (services/imports/jobs.ts restartStalledImports).
  */
 export async function consumeImport(batch: MessageBatch<unknown>, env: Bindings): Promise<void> {
   const ctx = await ctxForBatch("import", batch, env);
@@ -25,7 +26,7 @@ export async function consumeImport(batch: MessageBatch<unknown>, env: Bindings)
     const outcome = await processImportChunk(ctx, job, chain);
     if (outcome === "more") await startChain(ctx, job, chain);
     if (outcome === "busy") {
-      message.retry({ delaySeconds: 60 });
+      message.retry({ delaySeconds: 120 });
       continue;
     }
     message.ack();

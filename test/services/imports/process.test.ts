@@ -181,7 +181,7 @@ describe("a job that crashes mid-chunk", () => {
     expect(await importProgress(ctx, job.id)).toEqual({ pending: 5, done: 2, failed: 0 });
     // Its lease still stands: a retry that comes at once leaves the job alone.
     expect(await processImportChunk(ctx, job.id)).toBe("busy");
-    // The lease lapses (a minute later); the next chunk takes over.
+    // The lease lapses (five minutes later); the next chunk takes over.
     await ctx.db
       .update(importJobs)
       .set({ leaseUntil: "2000-01-01T00:00:00.000Z" })

@@ -95,7 +95,8 @@ export async function findImport(ctx: Ctx, id: string): Promise<ImportJob | unde
   return (await ctx.db.select().from(importJobs).where(eq(importJobs.id, id)).limit(1))[0];
 }
 
-export async function recentImports(ctx: Ctx, limit = 20): Promise<ImportJob[]> {
+/** The latest jobs; each one shown costs a count of its rows, so a page shows few. */
+export async function recentImports(ctx: Ctx, limit = 10): Promise<ImportJob[]> {
   return ctx.db.select().from(importJobs).orderBy(desc(importJobs.id)).limit(limit);
 }
 

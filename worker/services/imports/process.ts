@@ -40,8 +40,11 @@ const CHUNK_QUERIES = 3;
 export const MAX_ROWS = 20;
 export const MAX_SENDS = 5;
 
-/** How long a chunk may hold a job; one that crashed is taken over after this. */
-export const LEASE_MS = 60_000;
+/**
+ * How long a chunk may hold a job; one that crashed is taken over after this. Longer than a chunk can
+ * run: each of its fetches gives up after 15 seconds, and it makes a dozen at most.
+ */
+export const LEASE_MS = 5 * 60_000;
 
 export type ChunkOutcome = "more" | "finished" | "busy" | "gone";
 
