@@ -8,7 +8,7 @@ import { processImportChunk } from "../../../worker/services/imports/process";
 import { invocationUsage, meterInvocation, type InvocationUsage } from "../../../worker/services/usage";
 import { testCtx } from "../../helpers/app";
 import { queuedDeliveries } from "../../helpers/deliveries";
-import { mockFetch, restoreFetch } from "../../helpers/fetch-mock";
+import { activityJson, mockFetch, restoreFetch } from "../../helpers/fetch-mock";
 import { remotePeople, runToEnd, startImport } from "./helpers";
 
 afterEach(() => {
@@ -202,5 +202,94 @@ describe("a job that crashes mid-chunk", () => {
       .where(and(eq(follows.accountId, owner.id), eq(follows.targetAccountId, cat?.id ?? "")));
     expect(catFollows).toHaveLength(1);
     expect(await ownerFollows(ctx)).toHaveLength(7);
+  });
+});
+
+describe("the other kinds", () => {
+  it("go through their services, and say why a row cannot be imported", async () => {
+    const ctx = testCtx();
+    const missing = "https://b.example/users/ann/statuses/404";
+    mockFetch(await remotePeople(["ann@b.example", "bob@b.example"]));
+    const run = async (kind: Parameters<typeof startImport>[1], csv: string) => {
+      const job = await startImport(ctx, kind, "merge", csv);
+      await runToEnd(ctx, job.id);
+      return (await failedRows(ctx, job.id)).map((f) => f.reason);
+    };
+    const deliveries = vi.spyOn(env.DELIVERY_QUEUE, "sendBatch");
+    expect(await run("following", "alice@example.com\n")).toEqual(["You cannot follow yourself"]);
+    expect(await run("blocking", "bob@b.example\nalice@social.example.com\n")).toEqual([
+      "You cannot block yourself",
+    ]);
+    expect(await run("domain_blocking", "spam.example\nexample.com\n")).toEqual([
+      "You cannot block your own domain",
+    ]);
+    expect(await run("bookmarks", `${missing}\n`)).toEqual([`Not found (${missing})`]);
+    // A list row follows whom it lists, as Mastodon does, then adds them.
+    expect(await run("lists", "Friends,ann@b.example\n")).toEqual([]);
+    const ann = await findAccountByHandle(ctx, "ann@b.example");
+    expect((await ownerFollows(ctx)).map((f) => f.targetAccountId)).toEqual([ann?.id]);
+    const sent = queuedDeliveries(deliveries.mock.calls).map((d) => `${d.activity.type} ${d.inbox}`);
+    expect(sent).toEqual([
+      "Block https://b.example/users/bob/inbox",
+      "Follow https://b.example/users/ann/inbox",
+    ]);
+  });
+
+  it("keep a chunk of list rows for new accounts, the costliest row, within 50 D1 queries", async () => {
+    const setup = testCtx();
+    await setup.instance();
+    const people = Array.from({ length: 6 }, (_, i) => `p${i}@h${i}.example`);
+    mockFetch(await remotePeople(people));
+    const job = await startImport(
+      setup,
+      "lists",
+      "merge",
+      people.map((p, i) => `List ${i % 2},${p}`).join("\n"),
+    );
+    const ctx = testCtx();
+    let usage: InvocationUsage | undefined;
+    await meterInvocation(env, "queue", undefined, async () => {
+      await processImportChunk(ctx, job.id);
+      usage = { ...(invocationUsage() as InvocationUsage) };
+    });
+    const progress = await importProgress(ctx, job.id);
+    console.log(`one chunk of list rows: ${progress.done} rows, ${usage?.d1Queries} D1 queries`);
+    expect(progress.done).toBeGreaterThan(0);
+    expect(usage?.d1Queries).toBeLessThanOrEqual(50);
+  });
+});
+
+describe("bookmark rows", () => {
+  it("fetch a post Perch has not seen, and its author, within the chunk's 50 D1 queries", async () => {
+    const setup = testCtx();
+    await setup.instance();
+    const authors = Array.from({ length: 4 }, (_, i) => `p${i}@h${i}.example`);
+    const notes: Record<string, () => Response> = {};
+    for (let i = 0; i < authors.length; i++) {
+      const id = `https://h${i}.example/users/p${i}/statuses/1`;
+      notes[id] = () =>
+        activityJson({
+          "@context": "https://www.w3.org/ns/activitystreams",
+          id,
+          type: "Note",
+          attributedTo: `https://h${i}.example/users/p${i}`,
+          content: "<p>Hi</p>",
+          published: "2026-11-30T10:00:00Z",
+          to: ["https://www.w3.org/ns/activitystreams#Public"],
+        });
+    }
+    mockFetch({ ...(await remotePeople(authors)), ...notes });
+    const job = await startImport(setup, "bookmarks", "merge", Object.keys(notes).join("\n"));
+    const ctx = testCtx();
+    let usage: InvocationUsage | undefined;
+    await meterInvocation(env, "queue", undefined, async () => {
+      await processImportChunk(ctx, job.id);
+      usage = { ...(invocationUsage() as InvocationUsage) };
+    });
+    const progress = await importProgress(ctx, job.id);
+    console.log(`one chunk of bookmark rows: ${progress.done} rows, ${usage?.d1Queries} D1 queries`);
+    expect(progress.done).toBeGreaterThan(0);
+    expect(progress.failed).toBe(0);
+    expect(usage?.d1Queries).toBeLessThanOrEqual(50);
   });
 });

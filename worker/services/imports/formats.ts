@@ -41,7 +41,10 @@ export const KIND_NAMES: Record<ImportKind, string> = {
   lists: "lists",
 };
 
-/** A first row holding any of these is a header row (Mastodon looks only at its first field). */
+/**
+ * A first row whose first field is one of these is a header row. Mastodon knows only each kind's
+ * first column there; Perch knows them all, so a header in another order is still a header.
+ */
 const KNOWN = new Set(Object.values(HEADERS).flatMap((h) => h.map((x) => x.toLowerCase())));
 
 /** The headers only one kind's file has, as Mastodon guesses a file's kind from them. */
@@ -114,7 +117,7 @@ export function parseImportFile(kind: ImportKind, bytes: ArrayBuffer | Uint8Arra
   table = table.filter((r) => r.some((f) => f.trim() !== ""));
   if (table.length === 0) throw new ImportFileError(422, "The file is empty.");
   const first = table[0] ?? [];
-  const hasHeader = first.some((f) => KNOWN.has(f.trim().toLowerCase()));
+  const hasHeader = KNOWN.has((first[0] ?? "").trim().toLowerCase());
   const columns = hasHeader ? headerColumns(kind, first) : positional(kind);
   const body = hasHeader ? table.slice(1) : table;
   if (body.length > MAX_IMPORT_ROWS)
