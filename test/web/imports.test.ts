@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { d1Usage } from "../../worker/db/metered";
 import { importJobs, importRows } from "../../worker/db/schema";
 import { BASE, request, testCtx } from "../helpers/app";
 import { mockFetch, restoreFetch } from "../helpers/fetch-mock";
@@ -202,6 +203,26 @@ describe("the imports as JSON", () => {
     expect((await storedJobs()).jobs).toEqual([]);
     const anonymous = await request("/admin/api/imports");
     expect(anonymous.status).toBe(401);
+  });
+});
+
+describe("a large upload", () => {
+  it("stores 20,000 rows in a handful of D1 queries, within one request's budget", async () => {
+    const csv = Array.from({ length: 20_000 }, (_, i) => `user${i}@host${i % 500}.example`).join("\r\n");
+    const before = d1Usage.queries;
+    const res = await api("/admin/api/imports", {
+      method: "POST",
+      headers: { "x-csrf-token": session.csrf },
+      body: { kind: "blocking", mode: "merge", csv },
+    });
+    const queries = d1Usage.queries - before;
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ total: 20_000, pending: 20_000, failed: 0 });
+    console.log(`a 20,000-row upload: ${queries} D1 queries`);
+    expect(queries).toBeLessThanOrEqual(20);
+    const { rows } = await storedJobs();
+    expect(rows).toHaveLength(20_000);
+    expect(rows.at(-1)).toMatchObject({ seq: 19_999, key: "user19999@host499.example", state: "pending" });
   });
 });
 
