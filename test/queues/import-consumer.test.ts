@@ -27,7 +27,7 @@ async function consume(message: ImportMessage) {
   return getQueueResult(batch, execution);
 }
 
-describe("the import queue", () => {
+describe("the import queue", { timeout: 30_000 }, () => {
   it("starts a job's chain when the job is stored, and each message sends the next until the end", async () => {
     mockFetch({});
     const sends = vi.spyOn(env.IMPORT_QUEUE, "send");

@@ -68,7 +68,7 @@ async function storedJobs() {
   return { jobs: await ctx.db.select().from(importJobs), rows: await ctx.db.select().from(importRows) };
 }
 
-describe("the import page", () => {
+describe("the import page", { timeout: 30_000 }, () => {
   it("is behind the owner's sign-in, and offers the form with its CSRF token and the exports", async () => {
     const anonymous = await request("/admin/imports", { headers: BROWSER, redirect: "manual" });
     expect(anonymous.status).toBe(303);
@@ -139,7 +139,7 @@ describe("the import page", () => {
   });
 });
 
-describe("the imports as JSON", () => {
+describe("the imports as JSON", { timeout: 30_000 }, () => {
   it("take a file, and tell its progress and failures", async () => {
     mockFetch({});
     const created = await api("/admin/api/imports", {
@@ -206,7 +206,7 @@ describe("the imports as JSON", () => {
   });
 });
 
-describe("a large upload", () => {
+describe("a large upload", { timeout: 30_000 }, () => {
   it("stores 20,000 rows in a handful of D1 queries, within one request's budget", async () => {
     const csv = Array.from({ length: 20_000 }, (_, i) => `user${i}@host${i % 500}.example`).join("\r\n");
     const before = d1Usage.queries;
@@ -226,7 +226,7 @@ describe("a large upload", () => {
   });
 });
 
-describe("the exports", () => {
+describe("the exports", { timeout: 30_000 }, () => {
   it("download as Mastodon names them, for the owner only", async () => {
     const res = await request("/admin/exports/muted_accounts.csv", { headers: { cookie: session.cookie } });
     expect(res.status).toBe(200);

@@ -87,7 +87,7 @@ async function exportAll(ctx: ReturnType<typeof testCtx>) {
   return out as Record<ExportName, string>;
 }
 
-describe("exports", () => {
+describe("exports", { timeout: 30_000 }, () => {
   it("write each file byte for byte as Mastodon does: its headers, true/false, quotes only where needed, LF", async () => {
     const ctx = await setUp();
     expect(await exportAll(ctx)).toEqual({

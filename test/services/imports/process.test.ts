@@ -25,7 +25,7 @@ async function ownerFollows(ctx: ReturnType<typeof testCtx>) {
   return rows;
 }
 
-describe("a following import", () => {
+describe("a following import", { timeout: 30_000 }, () => {
   it("follows every account a chunk at a time, with the file's options, and names each failure", async () => {
     const ctx = testCtx();
     mockFetch(await remotePeople(PEOPLE));
@@ -164,7 +164,7 @@ describe("a following import", () => {
   });
 });
 
-describe("a job that crashes mid-chunk", () => {
+describe("a job that crashes mid-chunk", { timeout: 30_000 }, () => {
   it("is held by its lease meanwhile, then resumes after the rows it settled, never redoing one", async () => {
     const ctx = testCtx();
     const fetches = mockFetch(await remotePeople(PEOPLE));
@@ -205,7 +205,7 @@ describe("a job that crashes mid-chunk", () => {
   });
 });
 
-describe("the other kinds", () => {
+describe("the other kinds", { timeout: 30_000 }, () => {
   it("go through their services, and say why a row cannot be imported", async () => {
     const ctx = testCtx();
     const missing = "https://b.example/users/ann/statuses/404";
@@ -259,7 +259,7 @@ describe("the other kinds", () => {
   });
 });
 
-describe("bookmark rows", () => {
+describe("bookmark rows", { timeout: 30_000 }, () => {
   it("fetch a post Perch has not seen, and its author, within the chunk's 50 D1 queries", async () => {
     const setup = testCtx();
     await setup.instance();
@@ -291,5 +291,28 @@ describe("bookmark rows", () => {
     expect(progress.done).toBeGreaterThan(0);
     expect(progress.failed).toBe(0);
     expect(usage?.d1Queries).toBeLessThanOrEqual(50);
+  });
+});
+
+describe("an overwrite step", { timeout: 30_000 }, () => {
+  it("removes what fits within the chunk's 50 D1 queries", async () => {
+    const ctx = testCtx();
+    mockFetch(await remotePeople(PEOPLE));
+    await runToEnd(ctx, (await startImport(ctx, "following", "merge", PEOPLE.join("\n"))).id);
+    const job = await startImport(ctx, "following", "overwrite", "ann@b.example\n");
+    let usage: InvocationUsage | undefined;
+    const fresh = testCtx();
+    await meterInvocation(env, "queue", undefined, async () => {
+      await processImportChunk(fresh, job.id);
+      usage = { ...(invocationUsage() as InvocationUsage) };
+    });
+    const left = await ownerFollows(ctx);
+    console.log(
+      `one overwrite step: ${PEOPLE.length - left.length} unfollows, ${usage?.d1Queries} D1 queries`,
+    );
+    expect(left.length).toBeLessThan(PEOPLE.length);
+    expect(usage?.d1Queries).toBeLessThanOrEqual(50);
+    await runToEnd(ctx, job.id);
+    expect((await ownerFollows(ctx)).length).toBe(1);
   });
 });
