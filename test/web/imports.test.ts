@@ -136,6 +136,16 @@ describe("the import page", { timeout: 30_000 }, () => {
       { "content-length": String(21 * 1024 * 1024) },
     );
     expect(res.status).toBe(413);
+    expect(await res.text()).toContain("The file is larger than 20 MB");
+    const json = await api("/admin/api/imports", {
+      method: "POST",
+      headers: { "x-csrf-token": session.csrf, "content-length": String(21 * 1024 * 1024) },
+      body: { kind: "blocking", csv: "bob@b.example\n" },
+    });
+    expect(json.status).toBe(413);
+    expect(await json.json()).toEqual({
+      error: "The file is larger than 20 MB, the most Mastodon's formats allow.",
+    });
   });
 });
 

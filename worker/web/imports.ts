@@ -1,4 +1,5 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { html } from "hono/html";
 import { z } from "zod";
 import type { AppEnv } from "../app";
 import type { ImportKind, ImportMode } from "../db/schema";
@@ -20,7 +21,8 @@ import {
   type ImportJob,
 } from "../services/imports/jobs";
 import { importJobPage, importsPage, type JobView } from "./imports-page";
-import { ownerSessionOf, requireCsrf, requireOwnerSession } from "./session";
+import { OWNER_HEADERS, ownerDocument } from "./owner-layout";
+import { isJsonPath, ownerSessionOf, requireCsrf, requireOwnerSession } from "./session";
 
 /**
  * The owner's CSV imports and exports in Mastodon's formats: a page (/admin/imports, a form that
@@ -40,9 +42,30 @@ const MAX_UPLOAD = MAX_IMPORT_BYTES + 64 * 1024;
 const uploadSize: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.req.method === "POST") {
     const length = Number(c.req.header("content-length") ?? "NaN");
-    if (!Number.isFinite(length))
-      throw new HttpError(411, "Send the file with a Content-Length", "length_required");
-    if (length > MAX_UPLOAD) throw new HttpError(413, "The file is larger than 20 MB", "payload_too_large");
+    const refusal = !Number.isFinite(length)
+      ? ({ status: 411, message: "Send the file with a Content-Length." } as const)
+      : length > MAX_UPLOAD
+        ? ({
+            status: 413,
+            message: "The file is larger than 20 MB, the most Mastodon's formats allow.",
+          } as const)
+        : null;
+    if (refusal) {
+      if (isJsonPath(c.req.path)) throw new HttpError(refusal.status, refusal.message, "upload_size");
+      // The page's form: a page that says so (no session was looked at yet, so no header of sections).
+      return c.html(
+        ownerDocument(
+          "Not imported",
+          html`<main class="alone">
+            <h1>Nothing was imported</h1>
+            <p class="error" role="alert">${refusal.message}</p>
+            <p><a href="/admin/imports">Back to import and export</a></p>
+          </main>`,
+        ),
+        refusal.status,
+        OWNER_HEADERS,
+      );
+    }
   }
   await next();
 };
