@@ -50,8 +50,9 @@ export type ChunkOutcome = "more" | "finished" | "busy" | "gone";
 
 /**
  * Runs one chunk of the job: an overwrite step while overwrite mode still has things to remove, else
- * the next CHUNK_ROWS pending rows. "busy": another invocation holds the job; "gone": no such job,
- * or it is finished, or `chain` is not its current chain.
+ * as many of the next pending rows as fit the invocation's budget (at least one). "busy": another
+ * invocation holds the job; "gone": no such job, or it is finished, or `chain` is not its current
+ * chain.
  */
 export async function processImportChunk(ctx: Ctx, jobId: string, chain?: string): Promise<ChunkOutcome> {
   const startQueries = d1Usage.queries;
