@@ -34,6 +34,7 @@ import { mapServiceError, ownerApi } from "./owner/routes";
 import { IdentityLockedError } from "./services/instance";
 import { browserPages } from "./web/browser";
 import { mediaProxy } from "./web/media-proxy";
+import { importWeb } from "./web/imports";
 import { ownerWeb } from "./web/owner-pages";
 import { relayWeb } from "./web/relays";
 import { movingWeb } from "./web/moving";
@@ -106,6 +107,8 @@ export function createApp() {
   app.route("/", trendsApi);
   app.route("/", relationshipsApi);
   app.route("/", miscApi);
+  // Before ownerWeb: its CSRF check reads a form, and an upload's size is checked before that.
+  app.route("/", importWeb);
   app.route("/", ownerWeb);
   app.route("/", relayWeb);
   app.route("/", movingWeb);

@@ -85,3 +85,14 @@ export type DeliveryMessage = z.infer<typeof DeliveryMessage>;
 export function deliveryInboxes(message: Pick<DeliveryMessage, "inbox" | "inboxes">): string[] {
   return message.inboxes ?? (message.inbox === undefined ? [] : [message.inbox]);
 }
+
+/**
+ * One chunk of a CSV import to run (services/imports/process.ts). `chain` names the line of messages
+ * the job is driven by: a message of an older chain (the cron restarted a stalled job) is dropped.
+ */
+export const ImportMessage = z.object({
+  v: z.literal(1),
+  job: z.string().regex(/^\d{1,20}$/),
+  chain: z.string().regex(/^\d{1,20}$/),
+});
+export type ImportMessage = z.infer<typeof ImportMessage>;

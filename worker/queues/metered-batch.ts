@@ -1,9 +1,15 @@
 import { countQueue, meter, queueOpsOfBody } from "../services/usage";
 
-/** The queue a batch's messages belong to, for the owner's figures: "inbox" or "delivery". */
+/** The queue a batch's messages belong to, for the owner's figures: "inbox", "delivery" or "import". */
 function queueName(queue: string): { name: string; failedQueue: boolean } {
   const failedQueue = /-failed/.test(queue);
-  const name = queue.includes("delivery") ? "delivery" : queue.includes("inbox") ? "inbox" : queue;
+  const name = queue.includes("delivery")
+    ? "delivery"
+    : queue.includes("inbox")
+      ? "inbox"
+      : queue.includes("import")
+        ? "import"
+        : queue;
   return { name, failedQueue };
 }
 

@@ -209,7 +209,7 @@ export async function loadDashboard(ctx: Ctx, now = new Date()): Promise<Dashboa
     };
   });
 
-  const queues = ["inbox", "delivery"].map((q) => queueSummary(q, queueRows, hours168, dates));
+  const queues = ["inbox", "delivery", "import"].map((q) => queueSummary(q, queueRows, hours168, dates));
   return {
     now: nowIso,
     today: {

@@ -16,6 +16,7 @@ export function meteredBindings(env: Bindings): Bindings {
       MEDIA: meterR2(env.MEDIA),
       INBOX_QUEUE: meterQueue(env.INBOX_QUEUE, "inbox"),
       DELIVERY_QUEUE: meterQueue(env.DELIVERY_QUEUE, "delivery"),
+      IMPORT_QUEUE: meterQueue(env.IMPORT_QUEUE, "import"),
     };
     wrapped.set(env, out);
   }

@@ -24,6 +24,7 @@ export const OWNER_SECTIONS = [
   { href: "/admin/dashboard", label: "Dashboard" },
   { href: "/admin/relays", label: "Relays" },
   { href: "/admin/moving", label: "Moving" },
+  { href: "/admin/imports", label: "Import and export" },
 ] as const;
 
 type Body = HtmlEscapedString | Promise<HtmlEscapedString>;

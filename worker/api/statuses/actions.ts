@@ -3,9 +3,9 @@ import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { AppEnv } from "../../app";
 import type { Status } from "../../db/client";
-import { accounts, bookmarks, favourites, statuses } from "../../db/schema";
-import { newId } from "../../lib/ids";
+import { accounts, favourites, statuses } from "../../db/schema";
 import { requireToken } from "../../oauth/middleware";
+import { bookmark, unbookmark } from "../../services/bookmarks";
 import { announce, like, pin, unannounce, unlike, unpin } from "../../services/interactions";
 import { hiddenAccountSql } from "../../services/visibility";
 import { presentAccounts } from "../entities/account";
@@ -80,13 +80,13 @@ statusesActions.post("/api/v1/statuses/:id/unreblog", requireToken("write:status
 
 statusesActions.post("/api/v1/statuses/:id/bookmark", requireToken("write:bookmarks", user), async (c) => {
   const s = await target(c);
-  await c.var.ctx.db.insert(bookmarks).values({ id: newId(), statusId: s.id }).onConflictDoNothing();
+  await bookmark(c.var.ctx, s);
   return c.json(await presentOne(c.var.ctx, s));
 });
 
 statusesActions.post("/api/v1/statuses/:id/unbookmark", requireToken("write:bookmarks", user), async (c) => {
   const s = await target(c);
-  await c.var.ctx.db.delete(bookmarks).where(eq(bookmarks.statusId, s.id));
+  await unbookmark(c.var.ctx, s.id);
   return c.json(await presentOne(c.var.ctx, s));
 });
 

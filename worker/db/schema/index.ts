@@ -16,3 +16,4 @@ export * from "./federation";
 export * from "./relays-and-media-cache";
 export * from "./usage";
 export * from "./moves";
+export * from "./imports";
