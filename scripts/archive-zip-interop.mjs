@@ -43,16 +43,23 @@ const sha = async (b) => Buffer.from(await crypto.subtle.digest("SHA-256", b)).t
 let failed = false;
 for (const forceZip64 of [false, true]) {
   const chunks = [];
-  const zip = new ZipWriter({ write: async (c) => void chunks.push(c.slice()), close: async () => {} }, { forceZip64 });
+  const zip = new ZipWriter(
+    { write: async (c) => void chunks.push(c.slice()), close: async () => {} },
+    { forceZip64 },
+  );
   for (const [name, data, method] of members) await zip.add(name, new Blob([data]).stream(), { method });
   await zip.finish();
   const file = join(out, forceZip64 ? "zip64.zip" : "plain.zip");
   writeFileSync(file, Buffer.concat(chunks));
   const got = JSON.parse(execFileSync("python3", ["-c", check, file]).toString());
-  const want = await Promise.all(members.map(async ([n, d, m]) => [n, d.length, m === "store" ? 0 : 8, await sha(d)]));
+  const want = await Promise.all(
+    members.map(async ([n, d, m]) => [n, d.length, m === "store" ? 0 : 8, await sha(d)]),
+  );
   const same = JSON.stringify(got) === JSON.stringify(want);
   execFileSync("unzip", ["-tq", file], { stdio: "inherit" });
-  console.log(`${forceZip64 ? "zip64" : "plain"}: Python zipfile ${same ? "reads every member intact" : "DISAGREES"}`);
+  console.log(
+    `${forceZip64 ? "zip64" : "plain"}: Python zipfile ${same ? "reads every member intact" : "DISAGREES"}`,
+  );
   if (!same) {
     failed = true;
     console.log(JSON.stringify(got, null, 1));
