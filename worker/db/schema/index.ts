@@ -15,3 +15,4 @@ export * from "./oauth-and-owner";
 export * from "./federation";
 export * from "./relays-and-media-cache";
 export * from "./usage";
+export * from "./archive-imports";
