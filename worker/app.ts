@@ -37,6 +37,7 @@ import { mediaProxy } from "./web/media-proxy";
 import { ownerWeb } from "./web/owner-pages";
 import { relayWeb } from "./web/relays";
 import { dashboardWeb } from "./web/dashboard";
+import { archiveWeb } from "./web/archive";
 import type { OwnerSession } from "./web/session";
 import { pages } from "./web/routes";
 
@@ -108,6 +109,7 @@ export function createApp() {
   app.route("/", ownerWeb);
   app.route("/", relayWeb);
   app.route("/", dashboardWeb);
+  app.route("/", archiveWeb);
   app.route("/", pages);
 
   app.notFound((c) => c.json({ error: "Record not found" }, 404));

@@ -1,4 +1,4 @@
-import type { DeliveryMessage, InboxMessage } from "./queues/messages";
+import type { DeliveryMessage, ImportMessage, InboxMessage } from "./queues/messages";
 
 /** The Worker's bindings, as declared in wrangler.toml. */
 export interface Bindings {
@@ -6,6 +6,8 @@ export interface Bindings {
   MEDIA: R2Bucket;
   INBOX_QUEUE: Queue<InboxMessage>;
   DELIVERY_QUEUE: Queue<DeliveryMessage>;
+  /** Archive imports, one chunk per message (queues/import-consumer.ts). */
+  IMPORT_QUEUE: Queue<ImportMessage>;
   /** Dead-letter queues (wrangler.toml), consumed by queues/failed-consumer.ts. */
   INBOX_FAILED_QUEUE: Queue<unknown>;
   DELIVERY_FAILED_QUEUE: Queue<unknown>;

@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import type { Bindings } from "./env";
 import { consumeDelivery } from "./queues/delivery-consumer";
 import { consumeFailed } from "./queues/failed-consumer";
+import { consumeImport } from "./queues/import-consumer";
 import { consumeInbox } from "./queues/inbox-consumer";
 import { upkeep } from "./queues/upkeep";
 import { meteredBatch } from "./queues/metered-batch";
@@ -18,6 +19,7 @@ const consumers: [string, Consumer][] = [
   ["perch-delivery-failed", (batch, env) => consumeFailed(batch, env, "delivery")],
   ["perch-inbox", consumeInbox],
   ["perch-delivery", consumeDelivery],
+  ["perch-import", consumeImport],
 ];
 
 export default {

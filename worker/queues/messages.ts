@@ -85,3 +85,10 @@ export type DeliveryMessage = z.infer<typeof DeliveryMessage>;
 export function deliveryInboxes(message: Pick<DeliveryMessage, "inbox" | "inboxes">): string[] {
   return message.inboxes ?? (message.inbox === undefined ? [] : [message.inbox]);
 }
+
+/** One chunk of an archive import to run (services/archive-import/run.ts); the job's state is in D1. */
+export const ImportMessage = z.object({
+  v: z.literal(1),
+  importId: z.string().regex(/^\d{1,20}$/),
+});
+export type ImportMessage = z.infer<typeof ImportMessage>;

@@ -6,12 +6,13 @@ import { indexStatuses } from "../services/search-index";
 import { renormalizeStoredTags } from "../services/tags";
 import { pruneRelayPosts } from "../services/relay-posts";
 import { sweepDeliveryPayloads } from "./delivery-packs";
+import { resumeImports } from "./import-consumer";
 
 /**
  * Cron upkeep, every 15 minutes: forget inbox ids older than a week (redeliveries come within hours),
  * remove large-activity payloads left in R2, expired OAuth codes and quiet login-throttle rows, bring
  * the search index up to date, notify about polls that ended, and bring tag names stored before
- * normalization up to date. Each job runs even when an earlier one failed.
+ * normalization up to date, and resume archive imports whose chunk crashed. Each job runs even when an earlier one failed.
  */
 export async function upkeep(env: Bindings): Promise<void> {
   const jobs: [string, () => Promise<unknown>][] = [
@@ -47,6 +48,7 @@ export async function upkeep(env: Bindings): Promise<void> {
     jobs.push(["ended polls", () => notifyEndedPolls(ctx)]);
     jobs.push(["tag names", () => renormalizeStoredTags(ctx)]);
     jobs.push(["relayed posts past their retention", () => pruneRelayPosts(ctx)]);
+    jobs.push(["archive imports left waiting", () => resumeImports(ctx)]);
   }
   for (const [name, job] of jobs) {
     try {

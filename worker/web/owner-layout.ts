@@ -23,6 +23,7 @@ export const OWNER_SECTIONS = [
   { href: "/admin", label: "Admin home" },
   { href: "/admin/dashboard", label: "Dashboard" },
   { href: "/admin/relays", label: "Relays" },
+  { href: "/admin/archive", label: "Import" },
 ] as const;
 
 type Body = HtmlEscapedString | Promise<HtmlEscapedString>;

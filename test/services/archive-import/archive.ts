@@ -66,7 +66,9 @@ export async function zipOf(members: Record<string, string | Uint8Array>): Promi
   const sink: ByteSink = { write: async (c) => void parts.push(c.slice()), close: async () => {} };
   const zip = new ZipWriter(sink);
   for (const [name, data] of Object.entries(members)) {
-    await zip.add(name, typeof data === "string" ? new TextEncoder().encode(data) : data);
+    // Members named *.bin are stored, not deflated: padding that keeps its size.
+    const method = name.endsWith(".bin") ? ("store" as const) : ("deflate" as const);
+    await zip.add(name, typeof data === "string" ? new TextEncoder().encode(data) : data, { method });
   }
   await zip.finish();
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
