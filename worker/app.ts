@@ -39,6 +39,7 @@ import { ownerWeb } from "./web/owner-pages";
 import { relayWeb } from "./web/relays";
 import { movingWeb } from "./web/moving";
 import { dashboardWeb } from "./web/dashboard";
+import { archiveWeb } from "./web/archive";
 import type { OwnerSession } from "./web/session";
 import { pages } from "./web/routes";
 
@@ -113,6 +114,7 @@ export function createApp() {
   app.route("/", relayWeb);
   app.route("/", movingWeb);
   app.route("/", dashboardWeb);
+  app.route("/", archiveWeb);
   app.route("/", pages);
 
   app.notFound((c) => c.json({ error: "Record not found" }, 404));

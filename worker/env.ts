@@ -6,7 +6,7 @@ export interface Bindings {
   MEDIA: R2Bucket;
   INBOX_QUEUE: Queue<InboxMessage>;
   DELIVERY_QUEUE: Queue<DeliveryMessage>;
-  /** Chunks of CSV imports, one message at a time (queues/import-consumer.ts). */
+  /** Chunks of CSV and archive imports, one message at a time (queues/import-consumer.ts). */
   IMPORT_QUEUE: Queue<ImportMessage>;
   /** Dead-letter queues (wrangler.toml), consumed by queues/failed-consumer.ts. */
   INBOX_FAILED_QUEUE: Queue<unknown>;

@@ -35,14 +35,14 @@ describe("the import queue", { timeout: 30_000 }, () => {
     const job = await startImport(ctx, "domain_blocking", "merge", domains(30));
     expect(sends).toHaveBeenCalledTimes(1);
     let message = sends.mock.calls[0]?.[0] as ImportMessage;
-    expect(message).toEqual({ v: 1, job: job.id, chain: job.chain });
+    expect(message).toEqual({ v: 1, kind: "csv", job: job.id, chain: job.chain });
     let consumed = 0;
     while ((await findImport(ctx, job.id))?.phase !== "finished") {
       const result = await consume(message);
       consumed++;
       expect(result.explicitAcks).toEqual(["m1"]);
       message = sends.mock.calls.at(-1)?.[0] as ImportMessage;
-      expect(message).toEqual({ v: 1, job: job.id, chain: job.chain });
+      expect(message).toEqual({ v: 1, kind: "csv", job: job.id, chain: job.chain });
       if (consumed > 10) throw new Error("no end");
     }
     expect(await importProgress(ctx, job.id)).toEqual({ pending: 0, done: 30, failed: 0 });
@@ -55,14 +55,14 @@ describe("the import queue", { timeout: 30_000 }, () => {
     mockFetch({});
     const ctx = testCtx();
     const job = await startImport(ctx, "domain_blocking", "merge", domains(3));
-    const stale = await consume({ v: 1, job: job.id, chain: "1" });
+    const stale = await consume({ v: 1, kind: "csv", job: job.id, chain: "1" });
     expect(stale.explicitAcks).toEqual(["m1"]);
     expect((await importProgress(ctx, job.id)).done).toBe(0);
     await ctx.db
       .update(importJobs)
       .set({ leaseUntil: new Date(Date.now() + 60_000).toISOString() })
       .where(eq(importJobs.id, job.id));
-    const busy = await consume({ v: 1, job: job.id, chain: job.chain });
+    const busy = await consume({ v: 1, kind: "csv", job: job.id, chain: job.chain });
     expect(busy.retryMessages).toMatchObject([{ msgId: "m1" }]);
     expect(busy.explicitAcks).toEqual([]);
   });
@@ -83,11 +83,13 @@ describe("the import queue", { timeout: 30_000 }, () => {
     expect(sends).toHaveBeenCalledTimes(1);
     const restarted = await findImport(ctx, job.id);
     expect(restarted?.chain).not.toBe(job.chain);
-    expect(sends.mock.calls[0]?.[0]).toEqual({ v: 1, job: job.id, chain: restarted?.chain });
+    expect(sends.mock.calls[0]?.[0]).toEqual({ v: 1, kind: "csv", job: job.id, chain: restarted?.chain });
     // The old chain's message, arriving late, changes nothing.
-    expect((await consume({ v: 1, job: job.id, chain: job.chain })).explicitAcks).toEqual(["m1"]);
+    expect((await consume({ v: 1, kind: "csv", job: job.id, chain: job.chain })).explicitAcks).toEqual([
+      "m1",
+    ]);
     expect((await importProgress(ctx, job.id)).done).toBe(0);
-    await consume({ v: 1, job: job.id, chain: restarted?.chain ?? "" });
+    await consume({ v: 1, kind: "csv", job: job.id, chain: restarted?.chain ?? "" });
     expect((await importProgress(ctx, job.id)).done).toBe(3);
   });
 

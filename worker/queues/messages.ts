@@ -87,12 +87,21 @@ export function deliveryInboxes(message: Pick<DeliveryMessage, "inbox" | "inboxe
 }
 
 /**
- * One chunk of a CSV import to run (services/imports/process.ts). `chain` names the line of messages
- * the job is driven by: a message of an older chain (the cron restarted a stalled job) is dropped.
+ * One chunk of an import to run. A CSV import's (services/imports/process.ts) names its `chain`, the
+ * line of messages the job is driven by: a message of an older chain (the cron restarted a stalled
+ * job) is dropped. An archive import's (services/archive-import/run.ts) names the import; its state
+ * is in D1.
  */
-export const ImportMessage = z.object({
+export const CsvImportMessage = z.object({
   v: z.literal(1),
+  kind: z.literal("csv"),
   job: z.string().regex(/^\d{1,20}$/),
   chain: z.string().regex(/^\d{1,20}$/),
 });
+export const ArchiveImportMessage = z.object({
+  v: z.literal(1),
+  kind: z.literal("archive"),
+  importId: z.string().regex(/^\d{1,20}$/),
+});
+export const ImportMessage = z.discriminatedUnion("kind", [CsvImportMessage, ArchiveImportMessage]);
 export type ImportMessage = z.infer<typeof ImportMessage>;

@@ -7,6 +7,7 @@ import { renormalizeStoredTags } from "../services/tags";
 import { pruneRelayPosts } from "../services/relay-posts";
 import { sweepDeliveryPayloads } from "./delivery-packs";
 import { restartStalledImports } from "../services/imports/jobs";
+import { resumeImports } from "./import-consumer";
 
 /**
  * Statuses the cron indexes per run: bench:plan measured a run of 2,000 (a day's backlog) at several
@@ -19,8 +20,8 @@ const CRON_INDEX_BATCH = 300;
  * Cron upkeep, every 15 minutes: forget inbox ids older than a week (redeliveries come within hours),
  * remove large-activity payloads left in R2, expired OAuth codes and quiet login-throttle rows, bring
  * the search index up to date, notify about polls that ended, and bring tag names stored before
- * normalization up to date, and restart CSV imports whose chain of queue messages stalled. Each job
- * runs even when an earlier one failed.
+ * normalization up to date, and restart CSV imports whose chain of queue messages stalled and archive
+ * imports whose chunk crashed. Each job runs even when an earlier one failed.
  */
 export async function upkeep(env: Bindings): Promise<void> {
   const jobs: [string, () => Promise<unknown>][] = [
@@ -57,6 +58,7 @@ export async function upkeep(env: Bindings): Promise<void> {
     jobs.push(["tag names", () => renormalizeStoredTags(ctx)]);
     jobs.push(["relayed posts past their retention", () => pruneRelayPosts(ctx)]);
     jobs.push(["stalled imports", () => restartStalledImports(ctx)]);
+    jobs.push(["archive imports left waiting", () => resumeImports(ctx)]);
   }
   for (const [name, job] of jobs) {
     try {

@@ -106,7 +106,7 @@ export async function notifyEndedPolls(ctx: Ctx, now = new Date()): Promise<numb
   const ended = await ctx.db.all<{ id: string; accountId: string }>(sql`SELECT id, account_id AS accountId
     FROM statuses
     WHERE (account_id = ${owner.id} OR id IN (SELECT status_id FROM poll_votes WHERE account_id = ${owner.id}))
-      AND poll IS NOT NULL AND deleted_at IS NULL
+      AND poll IS NOT NULL AND deleted_at IS NULL AND json_extract(poll, '$.imported') IS NULL
       AND COALESCE(json_extract(poll, '$.closed'), json_extract(poll, '$.endTime')) > ${since}
       AND COALESCE(json_extract(poll, '$.closed'), json_extract(poll, '$.endTime')) <= ${until}
       AND reblog_of_id IS NULL`);

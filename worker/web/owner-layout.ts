@@ -25,6 +25,7 @@ export const OWNER_SECTIONS = [
   { href: "/admin/relays", label: "Relays" },
   { href: "/admin/moving", label: "Moving" },
   { href: "/admin/imports", label: "Import and export" },
+  { href: "/admin/archive", label: "Archive import" },
 ] as const;
 
 type Body = HtmlEscapedString | Promise<HtmlEscapedString>;

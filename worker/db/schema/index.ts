@@ -17,3 +17,4 @@ export * from "./relays-and-media-cache";
 export * from "./usage";
 export * from "./moves";
 export * from "./imports";
+export * from "./archive-imports";

@@ -42,6 +42,8 @@ export interface Poll {
   votersCount?: number;
   /** The owner's polls only: per-option counts are hidden from others until the poll ends. */
   hideTotals?: boolean;
+  /** Imported from an archive: it ended on the old server, so nobody is notified that it ended. */
+  imported?: boolean;
 }
 
 /** Posts (Note, Question, Article), local and remote, and boosts (`reblogOfId` set). */

@@ -88,7 +88,7 @@ function rowParts(rows: ParsedRow[]): string[] {
 
 /** Sends the first (or, from the cron, a new) message of a job's chain. */
 export async function startChain(ctx: Ctx, jobId: string, chain: string): Promise<void> {
-  await ctx.env.IMPORT_QUEUE.send({ v: 1, job: jobId, chain }, { contentType: "json" });
+  await ctx.env.IMPORT_QUEUE.send({ v: 1, kind: "csv", job: jobId, chain }, { contentType: "json" });
 }
 
 export async function findImport(ctx: Ctx, id: string): Promise<ImportJob | undefined> {

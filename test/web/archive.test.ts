@@ -1,0 +1,204 @@
+/**
+ * The archive import page and the JSON routes its script uploads through, driven the way the script
+ * drives them: create an upload, send parts (one of them again after a "reload"), complete, and the
+ * import queue's message runs the import.
+ */
+import { createMessageBatch, env } from "cloudflare:test";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { consumeImport } from "../../worker/queues/import-consumer";
+import type { ImportMessage } from "../../worker/queues/messages";
+import { resumeImports } from "../../worker/queues/import-consumer";
+import { BASE, request, testCtx } from "../helpers/app";
+import { PNG, create, outbox, zipOf } from "../services/archive-import/archive";
+import { sha256 } from "../lib/archive/fixtures";
+import { BROWSER, signIn } from "./owner-session";
+
+let session: { cookie: string; csrf: string };
+beforeEach(async () => {
+  session = await signIn();
+});
+afterEach(() => vi.restoreAllMocks());
+
+const MiB = 1024 * 1024;
+
+function call(
+  method: string,
+  path: string,
+  body?: BodyInit,
+  type?: string,
+  extra: Record<string, string> = {},
+) {
+  return request(path, {
+    method,
+    headers: {
+      cookie: session.cookie,
+      "x-csrf-token": session.csrf,
+      origin: BASE,
+      ...(type ? { "content-type": type } : {}),
+      ...extra,
+    },
+    body,
+  });
+}
+
+async function json(res: Response) {
+  return (await res.json()) as any;
+}
+
+describe("uploading an archive from the owner's page", () => {
+  it("uploads in parts, resumes from the parts already sent, and imports once complete", async () => {
+    const bytes = await zipOf({
+      "outbox.json": outbox([
+        create(1),
+        create(2, {
+          attachment: [{ type: "Document", url: "/system/media_attachments/files/1/a.png", name: "Alt" }],
+        }),
+      ]),
+      "media_attachments/files/1/a.png": PNG,
+      "padding.bin": new Uint8Array(10 * MiB + 1000),
+    });
+    const send = vi.spyOn(env.IMPORT_QUEUE, "send");
+    const created = await call(
+      "POST",
+      "/admin/api/archive/uploads",
+      JSON.stringify({ filename: "a.zip", size: bytes.length }),
+      "application/json",
+    );
+    expect(created.status).toBe(201);
+    const upload = await json(created);
+    expect(upload).toMatchObject({ state: "uploading", partSize: 10 * MiB, partCount: 2, uploaded: [] });
+
+    // A part of the wrong length is refused, and nothing is recorded.
+    const short = await call(
+      "PUT",
+      `/admin/api/archive/uploads/${upload.id}/parts/1`,
+      bytes.slice(0, 6 * MiB),
+      "application/octet-stream",
+    );
+    expect(short.status).toBe(422);
+    expect((await json(short)).error).toMatch(/must be 10485760 bytes/);
+
+    const second = await call(
+      "PUT",
+      `/admin/api/archive/uploads/${upload.id}/parts/2`,
+      bytes.slice(10 * MiB),
+      "application/octet-stream",
+    );
+    expect(second.status).toBe(200);
+    // Completing early says what is missing.
+    const early = await call("POST", `/admin/api/archive/uploads/${upload.id}/complete`);
+    expect(early.status).toBe(409);
+    expect((await json(early)).error).toBe("Parts still missing: 1");
+
+    // After a reload the page asks what is there, and sends only the rest.
+    const state = await json(await call("GET", `/admin/api/archive/uploads/${upload.id}`));
+    expect(state.uploaded).toEqual([{ partNumber: 2, size: bytes.length - 10 * MiB }]);
+    const first = await call(
+      "PUT",
+      `/admin/api/archive/uploads/${upload.id}/parts/1`,
+      bytes.slice(0, 10 * MiB),
+      "application/octet-stream",
+    );
+    expect(first.status).toBe(200);
+    const done = await call("POST", `/admin/api/archive/uploads/${upload.id}/complete`);
+    expect(done.status).toBe(200);
+    expect((await json(done)).state).toBe("queued");
+    const stored = await env.MEDIA.get(`imports/${upload.id}.zip`);
+    expect(await sha256(new Uint8Array(await stored!.arrayBuffer()))).toBe(await sha256(bytes));
+    expect(send).toHaveBeenCalledWith(
+      { v: 1, kind: "archive", importId: upload.id },
+      { contentType: "json" },
+    );
+
+    // The queue's message runs the import (one chunk here) and sends no further message.
+    send.mockClear();
+    const batch = createMessageBatch<ImportMessage>("perch-import", [
+      { id: "m1", timestamp: new Date(), attempts: 1, body: { v: 1, kind: "archive", importId: upload.id } },
+    ]);
+    await consumeImport(batch, env);
+    expect(send).not.toHaveBeenCalled();
+    const report = await json(await call("GET", `/admin/api/archive/imports/${upload.id}`));
+    expect(report).toMatchObject({
+      state: "done",
+      posts: { imported: 2 },
+      media: { imported: 1, skipped: 0 },
+    });
+
+    const page = await request("/admin/archive", { headers: { ...BROWSER, cookie: session.cookie } });
+    expect(page.status).toBe(200);
+    const text = await page.text();
+    expect(text).toContain("a.zip");
+    expect(text).toContain('<script src="/admin/archive/upload.js" defer></script>');
+    const csp = page.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).not.toContain("unsafe-inline'; script");
+    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+    const script = await request("/admin/archive/upload.js", { headers: { cookie: session.cookie } });
+    expect(script.headers.get("content-type")).toMatch(/^text\/javascript/);
+    expect(await script.text()).toContain("/admin/api/archive/uploads");
+  });
+
+  it("refuses the routes without a session, without the CSRF token, and with bodies too large", async () => {
+    const anonymous = await request("/admin/api/archive/uploads", { method: "POST", body: "{}" });
+    expect(anonymous.status).toBe(401);
+    expect((await json(anonymous)).error).toBe("Sign in first");
+    const noCsrf = await request("/admin/api/archive/uploads", {
+      method: "POST",
+      headers: { cookie: session.cookie, origin: BASE, "content-type": "application/json" },
+      body: JSON.stringify({ filename: "a.zip", size: 10 }),
+    });
+    expect(noCsrf.status).toBe(403);
+    const bad = await call(
+      "POST",
+      "/admin/api/archive/uploads",
+      JSON.stringify({ filename: "", size: -1 }),
+      "application/json",
+    );
+    expect(bad.status).toBe(422);
+    const upload = await json(
+      await call(
+        "POST",
+        "/admin/api/archive/uploads",
+        JSON.stringify({ filename: "a.zip", size: 100 }),
+        "application/json",
+      ),
+    );
+    const big = await call(
+      "PUT",
+      `/admin/api/archive/uploads/${upload.id}/parts/1`,
+      new Uint8Array(10 * MiB + 1),
+      "application/octet-stream",
+    );
+    expect(big.status).toBe(413);
+    const outOfRange = await call(
+      "PUT",
+      `/admin/api/archive/uploads/${upload.id}/parts/2`,
+      new Uint8Array(100),
+      "application/octet-stream",
+    );
+    expect(outOfRange.status).toBe(400);
+    const missing = await call("GET", "/admin/api/archive/imports/123");
+    expect(missing.status).toBe(404);
+  });
+
+  it("has the cron resume an import whose message was lost", async () => {
+    const created = await json(
+      await call(
+        "POST",
+        "/admin/api/archive/uploads",
+        JSON.stringify({ filename: "a.zip", size: 100 }),
+        "application/json",
+      ),
+    );
+    await testCtx().db.run(
+      `UPDATE archive_imports SET state = 'running', updated_at = '2020-01-01T00:00:00.000Z' WHERE id = '${created.id}'` as never,
+    );
+    const send = vi.spyOn(env.IMPORT_QUEUE, "send");
+    expect(await resumeImports(testCtx())).toBe(1);
+    expect(send).toHaveBeenCalledWith(
+      { v: 1, kind: "archive", importId: created.id },
+      { contentType: "json" },
+    );
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * The import job's life before and around its chunks: an upload straight into R2 in parts (the
+ * browser sends them one by one; R2's binding cannot list a multipart upload's parts, so they are
+ * recorded here, and a reloaded page resumes from them), its completion, and finding jobs the cron
+ * must resume.
+ * https://developers.cloudflare.com/r2/api/workers/workers-api-reference/#multipart-upload
+ */
+import { and, asc, eq, inArray, isNull, lt, or } from "drizzle-orm";
+import type { Ctx } from "../../context";
+import { archiveImports, archiveUploadParts } from "../../db/schema";
+import { newId } from "../../lib/ids";
+
+/** Parts of 10 MiB: R2 wants every part but the last at least 5 MiB and all of one size. */
+export const PART_SIZE = 10 * 1024 * 1024;
+/** The largest archive taken (R2 allows 10,000 parts; a Worker's import has its own limits first). */
+export const MAX_ARCHIVE_SIZE = 8 * 1024 * 1024 * 1024;
+
+export class UploadError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409 | 413 | 422,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type ImportJob = typeof archiveImports.$inferSelect;
+
+export const partCount = (job: Pick<ImportJob, "size" | "partSize">) =>
+  Math.max(1, Math.ceil(job.size / job.partSize));
+
+/** The length part `n` must have. */
+export function partLength(job: Pick<ImportJob, "size" | "partSize">, n: number): number {
+  return n < partCount(job) ? job.partSize : job.size - (partCount(job) - 1) * job.partSize;
+}
+
+export async function createUpload(ctx: Ctx, input: { filename: string; size: number }): Promise<ImportJob> {
+  if (input.size > MAX_ARCHIVE_SIZE)
+    throw new UploadError(413, `An archive may be at most ${MAX_ARCHIVE_SIZE} bytes`);
+  const id = newId();
+  const key = `imports/${id}.zip`;
+  const upload = await ctx.env.MEDIA.createMultipartUpload(key, {
+    httpMetadata: { contentType: "application/zip" },
+  });
+  const [job] = await ctx.db
+    .insert(archiveImports)
+    .values({
+      id,
+      filename: input.filename,
+      size: input.size,
+      key,
+      uploadId: upload.uploadId,
+      partSize: PART_SIZE,
+    })
+    .returning();
+  if (!job) throw new Error("import insert returned no row");
+  return job;
+}
+
+export async function findImport(ctx: Ctx, id: string): Promise<ImportJob | undefined> {
+  if (!/^\d{1,20}$/.test(id)) return undefined;
+  return (await ctx.db.select().from(archiveImports).where(eq(archiveImports.id, id)))[0];
+}
+
+async function uploadingJob(ctx: Ctx, id: string): Promise<ImportJob> {
+  const job = await findImport(ctx, id);
+  if (!job) throw new UploadError(404, "No such upload");
+  if (job.state !== "uploading") throw new UploadError(409, "This upload is already complete");
+  return job;
+}
+
+export async function uploadedParts(ctx: Ctx, id: string) {
+  return ctx.db
+    .select({ partNumber: archiveUploadParts.partNumber, size: archiveUploadParts.size })
+    .from(archiveUploadParts)
+    .where(eq(archiveUploadParts.importId, id))
+    .orderBy(asc(archiveUploadParts.partNumber));
+}
+
+/** Stores part `n` (exactly the length it must have) and records it; sending a part again replaces it. */
+export async function uploadPart(ctx: Ctx, id: string, n: number, bytes: Uint8Array): Promise<void> {
+  const job = await uploadingJob(ctx, id);
+  if (!Number.isInteger(n) || n < 1 || n > partCount(job)) {
+    throw new UploadError(400, `Part numbers run from 1 to ${partCount(job)}`);
+  }
+  const want = partLength(job, n);
+  if (bytes.length !== want)
+    throw new UploadError(422, `Part ${n} must be ${want} bytes, not ${bytes.length}`);
+  const upload = ctx.env.MEDIA.resumeMultipartUpload(job.key, job.uploadId);
+  const part = await upload.uploadPart(n, bytes);
+  await ctx.db
+    .insert(archiveUploadParts)
+    .values({ importId: id, partNumber: n, etag: part.etag, size: bytes.length })
+    .onConflictDoUpdate({
+      target: [archiveUploadParts.importId, archiveUploadParts.partNumber],
+      set: { etag: part.etag, size: bytes.length },
+    });
+}
+
+/** Completes the upload once every part is there; the job is then queued for its first chunk. */
+export async function completeUpload(ctx: Ctx, id: string): Promise<ImportJob> {
+  const job = await uploadingJob(ctx, id);
+  const parts = await ctx.db.select().from(archiveUploadParts).where(eq(archiveUploadParts.importId, id));
+  const missing: number[] = [];
+  for (let n = 1; n <= partCount(job); n++) if (!parts.some((p) => p.partNumber === n)) missing.push(n);
+  if (missing.length > 0)
+    throw new UploadError(409, `Parts still missing: ${missing.slice(0, 20).join(", ")}`);
+  const upload = ctx.env.MEDIA.resumeMultipartUpload(job.key, job.uploadId);
+  const object = await upload.complete(
+    parts
+      .sort((a, b) => a.partNumber - b.partNumber)
+      .map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
+  );
+  if (object.size !== job.size)
+    throw new UploadError(422, `The archive is ${object.size} bytes, not ${job.size}`);
+  const [queued] = await ctx.db.batch([
+    ctx.db
+      .update(archiveImports)
+      .set({ state: "queued", updatedAt: new Date().toISOString() })
+      .where(and(eq(archiveImports.id, id), eq(archiveImports.state, "uploading")))
+      .returning(),
+    ctx.db.delete(archiveUploadParts).where(eq(archiveUploadParts.importId, id)),
+  ]);
+  if (!queued[0]) throw new UploadError(409, "This upload is already complete");
+  return queued[0];
+}
+
+/** Jobs waiting or running with no live lease and no progress for five minutes. */
+export async function resumableImports(ctx: Ctx, now: Date): Promise<string[]> {
+  const quiet = new Date(now.getTime() - 5 * 60_000).toISOString();
+  const rows = await ctx.db
+    .select({ id: archiveImports.id })
+    .from(archiveImports)
+    .where(
+      and(
+        inArray(archiveImports.state, ["queued", "running"]),
+        or(isNull(archiveImports.leaseUntil), lt(archiveImports.leaseUntil, now.toISOString())),
+        lt(archiveImports.updatedAt, quiet),
+      ),
+    )
+    .limit(5);
+  return rows.map((r) => r.id);
+}

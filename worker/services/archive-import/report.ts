@@ -1,0 +1,84 @@
+/**
+ * What an import did, per kind: imported and skipped, each skip with its reason. Built when asked
+ * (the page, the JSON route), from the job's counters, its skips and its posts.
+ */
+import { desc, eq, sql } from "drizzle-orm";
+import type { Ctx } from "../../context";
+import { archiveImports, archiveSkips, type ArchiveImportState } from "../../db/schema";
+
+/** Skips listed one by one at most; the counts always cover all. */
+const LISTED = 500;
+
+export interface ImportReport {
+  id: string;
+  state: ArchiveImportState;
+  filename: string;
+  size: number;
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  itemsRead: number;
+  posts: { imported: number; alreadyImported: number; skipped: number };
+  media: { imported: number; skipped: number };
+  polls: { imported: number };
+  replies: { threaded: number; toOthers: number };
+  boosts: { imported: number; skipped: number };
+  other: { skipped: number };
+  skips: { item: number; kind: string; ref: string; reason: string }[];
+  skipsListed: number;
+}
+
+export async function importReport(ctx: Ctx, id: string): Promise<ImportReport | undefined> {
+  const job = (await ctx.db.select().from(archiveImports).where(eq(archiveImports.id, id)))[0];
+  if (!job) return undefined;
+  const { owner } = await ctx.instance();
+  const [kinds, replies, listed] = await Promise.all([
+    ctx.db
+      .select({ kind: archiveSkips.kind, n: sql<number>`count(*)` })
+      .from(archiveSkips)
+      .where(eq(archiveSkips.importId, id))
+      .groupBy(archiveSkips.kind),
+    ctx.db.get<{ threaded: number; others: number }>(sql`SELECT
+        coalesce(sum(s.in_reply_to_id IS NOT NULL AND s.in_reply_to_account_id = ${owner.id}), 0) AS threaded,
+        coalesce(sum(s.in_reply_to_uri IS NOT NULL AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id <> ${owner.id})), 0) AS others
+      FROM archive_posts m JOIN statuses s ON s.id = m.status_id WHERE m.import_id = ${id}`),
+    ctx.db
+      .select({
+        item: archiveSkips.item,
+        kind: archiveSkips.kind,
+        ref: archiveSkips.ref,
+        reason: archiveSkips.reason,
+      })
+      .from(archiveSkips)
+      .where(eq(archiveSkips.importId, id))
+      .orderBy(archiveSkips.item)
+      .limit(LISTED),
+  ]);
+  const skipped = (k: string) => Number(kinds.find((r) => r.kind === k)?.n ?? 0);
+  return {
+    id: job.id,
+    state: job.state,
+    filename: job.filename,
+    size: job.size,
+    error: job.error,
+    createdAt: job.createdAt,
+    finishedAt: job.finishedAt,
+    itemsRead: job.items,
+    posts: { imported: job.postsImported, alreadyImported: job.postsAlready, skipped: skipped("post") },
+    media: { imported: job.mediaImported, skipped: skipped("media") },
+    polls: { imported: job.pollsImported },
+    replies: { threaded: Number(replies?.threaded ?? 0), toOthers: Number(replies?.others ?? 0) },
+    boosts: { imported: 0, skipped: skipped("boost") },
+    other: { skipped: skipped("item") },
+    skips: listed,
+    skipsListed: Math.min(
+      LISTED,
+      kinds.reduce((n, r) => n + Number(r.n), 0),
+    ),
+  };
+}
+
+/** The owner's imports, newest first. */
+export async function listImports(ctx: Ctx) {
+  return ctx.db.select().from(archiveImports).orderBy(desc(archiveImports.id)).limit(20);
+}
