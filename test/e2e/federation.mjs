@@ -9,7 +9,16 @@
 // Prints "N passed, N failed" and exits non-zero on any failure.
 import { rmSync } from "node:fs";
 import { ownerSession } from "./admin.mjs";
-import { dumpLogs, eventually, freePort, ownerCall as call, startInstance, stepper, waitUp } from "./lib.mjs";
+import {
+  dumpLogs,
+  eventually,
+  freePort,
+  ownerCall as call,
+  PASSWORD,
+  startInstance,
+  stepper,
+  waitUp,
+} from "./lib.mjs";
 import { startPeer } from "./peer.mjs";
 
 const STATE = ".e2e";
@@ -153,7 +162,7 @@ try {
   });
   await step("A moves to B: A's actor carries movedTo and the Move goes to A's followers", async () => {
     const admin = await ownerSession(A.base);
-    const moved = await admin("POST", "/admin/api/move", { target: B.handle });
+    const moved = await admin("POST", "/admin/api/move", { target: B.handle, password: PASSWORD });
     if (moved.movedTo !== B.actor || moved.inboxes !== 1)
       throw new Error(`move answered ${JSON.stringify(moved)}`);
     const doc = await (await fetch(A.actor, { headers: { accept: "application/activity+json" } })).json();

@@ -192,7 +192,10 @@ describe("moving out", () => {
     targetDocument = { ...target.document, alsoKnownAs: [] };
     await followers(fan1);
     const send = vi.spyOn(env.DELIVERY_QUEUE, "sendBatch");
-    const res = await admin("POST", "/admin/api/move", { target: "alice2@new.example" });
+    const res = await admin("POST", "/admin/api/move", {
+      target: "alice2@new.example",
+      password: env.OWNER_PASSWORD,
+    });
     expect(res).toEqual({
       status: 422,
       json: {
@@ -204,17 +207,36 @@ describe("moving out", () => {
     expect(send).not.toHaveBeenCalled();
   });
 
+  it("asks for the password again, and a wrong one moves nothing and counts toward the lock", async () => {
+    await followers(fan1);
+    const send = vi.spyOn(env.DELIVERY_QUEUE, "sendBatch");
+    const wrong = await admin("POST", "/admin/api/move", { target: target.id, password: "not it" });
+    expect(wrong).toEqual({ status: 422, json: { error: "That password is not right; nothing was moved" } });
+    expect((await admin("POST", "/admin/api/move", { target: target.id })).status).toBe(422);
+    expect((await actorDocument()).movedTo).toBeUndefined();
+    expect(await rows("SELECT count(*) AS n FROM account_moves")).toEqual([{ n: 0 }]);
+    expect(send).not.toHaveBeenCalled();
+    expect(await rows("SELECT max(failures) AS n FROM login_throttle")).toEqual([{ n: 1 }]);
+  });
+
   it("fetches the target fresh: an alias added there a moment ago counts", async () => {
     targetDocument = { ...target.document, alsoKnownAs: [] };
-    expect((await admin("POST", "/admin/api/move", { target: target.id })).status).toBe(422);
+    expect(
+      (await admin("POST", "/admin/api/move", { target: target.id, password: env.OWNER_PASSWORD })).status,
+    ).toBe(422);
     targetDocument = target.document;
-    expect((await admin("POST", "/admin/api/move", { target: target.id })).status).toBe(200);
+    expect(
+      (await admin("POST", "/admin/api/move", { target: target.id, password: env.OWNER_PASSWORD })).status,
+    ).toBe(200);
   });
 
   it("sets movedTo and sends a Move, as Fedify reads it, to every follower's shared inbox in one pack", async () => {
     await followers(fan1, fan2, fan3);
     const send = vi.spyOn(env.DELIVERY_QUEUE, "sendBatch");
-    const res = await admin("POST", "/admin/api/move", { target: "@alice2@new.example" });
+    const res = await admin("POST", "/admin/api/move", {
+      target: "@alice2@new.example",
+      password: env.OWNER_PASSWORD,
+    });
     expect(res).toEqual({ status: 200, json: { movedTo: target.id, inboxes: 2 } });
     const sent = queuedDeliveries(send.mock.calls);
     const moves = sent.filter((d) => d.activity.type === "Move");
@@ -241,7 +263,7 @@ describe("moving out", () => {
   });
 
   it("shows the move on the profile page and as `moved` on the owner's Mastodon account", async () => {
-    await admin("POST", "/admin/api/move", { target: target.id });
+    await admin("POST", "/admin/api/move", { target: target.id, password: env.OWNER_PASSWORD });
     const page = await (await request("/@alice", { headers: BROWSER })).text();
     expect(page).toContain('This account has moved to <a href="https://new.example/@alice2"');
     expect(page).toContain("@alice2@new.example");
@@ -253,12 +275,14 @@ describe("moving out", () => {
   });
 
   it("is refused while the previous move is less than 30 days old, even after the redirect was removed", async () => {
-    expect((await admin("POST", "/admin/api/move", { target: target.id })).status).toBe(200);
+    expect(
+      (await admin("POST", "/admin/api/move", { target: target.id, password: env.OWNER_PASSWORD })).status,
+    ).toBe(200);
     expect(await admin("DELETE", "/admin/api/move")).toEqual({ status: 204, json: null });
     expect((await actorDocument()).movedTo).toBeUndefined();
     const state = (await admin("GET", "/admin/api/move")).json;
     expect(state.movedTo).toBeNull();
-    const again = await admin("POST", "/admin/api/move", { target: target.id });
+    const again = await admin("POST", "/admin/api/move", { target: target.id, password: env.OWNER_PASSWORD });
     expect(again.status).toBe(422);
     expect(again.json.error).toBe(
       `This account moved less than 30 days ago; it can move again after ${state.cooldownUntil}`,
@@ -266,16 +290,22 @@ describe("moving out", () => {
     // A move 31 days back no longer holds the next one.
     const past = new Date(Date.now() - 31 * 24 * 3600 * 1000).toISOString();
     await env.DB.prepare("UPDATE account_moves SET created_at = ?").bind(past).run();
-    expect((await admin("POST", "/admin/api/move", { target: target.id })).status).toBe(200);
+    expect(
+      (await admin("POST", "/admin/api/move", { target: target.id, password: env.OWNER_PASSWORD })).status,
+    ).toBe(200);
   });
 
   it("refuses moving onto this account itself or to the account it moved to already", async () => {
-    expect((await admin("POST", "/admin/api/move", { target: ACTOR })).json).toEqual({
+    expect(
+      (await admin("POST", "/admin/api/move", { target: ACTOR, password: env.OWNER_PASSWORD })).json,
+    ).toEqual({
       error: "That is this account itself",
     });
-    await admin("POST", "/admin/api/move", { target: target.id });
+    await admin("POST", "/admin/api/move", { target: target.id, password: env.OWNER_PASSWORD });
     await env.DB.prepare("UPDATE account_moves SET created_at = '2000-01-01T00:00:00.000Z'").run();
-    expect((await admin("POST", "/admin/api/move", { target: target.id })).json).toEqual({
+    expect(
+      (await admin("POST", "/admin/api/move", { target: target.id, password: env.OWNER_PASSWORD })).json,
+    ).toEqual({
       error: "This account has already moved to that account",
     });
   });
@@ -288,7 +318,11 @@ describe("moving out", () => {
         body: new URLSearchParams(fields).toString(),
       });
     expect((await post("/admin/moving/move", { target: target.id })).status).toBe(403);
-    const moved = await post("/admin/moving/move", { csrf: session.csrf, target: target.id });
+    const moved = await post("/admin/moving/move", {
+      csrf: session.csrf,
+      target: target.id,
+      password: env.OWNER_PASSWORD!,
+    });
     expect(moved.headers.get("location")).toBe("/admin/moving?done=moved");
     const page = await (
       await request("/admin/moving", { headers: { ...BROWSER, cookie: session.cookie } })

@@ -12,9 +12,10 @@ import { InvalidActorError, resolveHandleOrUrl } from "./accounts";
 export class MovingError extends Error {
   override name = "MovingError";
   constructor(
-    readonly status: 404 | 422,
+    readonly status: 404 | 422 | 429,
     message: string,
     readonly reason: string,
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }

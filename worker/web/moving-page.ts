@@ -87,6 +87,14 @@ export async function movingPage(c: Context<AppEnv>, opts: { error?: string; typ
                   ${csrfField(csrfToken)}
                   <label for="target">New account (user@host or URL)</label>
                   <input id="target" type="text" name="target" value="${opts.typed ?? ""}" required />
+                  <label for="move-password">Your password, to confirm</label>
+                  <input
+                    id="move-password"
+                    type="password"
+                    name="password"
+                    autocomplete="current-password"
+                    required
+                  />
                   <p><button class="primary" type="submit">Move</button></p>
                 </form>`
         }

@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app";
 import { HttpError } from "../lib/errors";
+import { checkOwnerPassword } from "../oauth/owner-password";
 import { readJsonBody } from "../lib/json-body";
 import { addAlias, listAliases, removeAlias } from "../services/aliases";
 import { cancelMove, moveState, moveTo } from "../services/move-out";
@@ -23,8 +24,22 @@ for (const path of ["/admin/moving", "/admin/moving/*", "/admin/api/aliases", "/
 const MAX_BODY = 8 * 1024;
 const Name = z.string().trim().min(1, "name an account").max(2048);
 
+/**
+ * Moving away asks for the password again, as Mastodon does: a session left open must not be enough
+ * to send every follower elsewhere. Checked and throttled like every other password check.
+ */
+async function confirmPassword(c: Context<AppEnv>, password: string): Promise<void> {
+  const login = await checkOwnerPassword(c.var.ctx, password, c.req.header("cf-connecting-ip"));
+  if (login.kind === "locked")
+    throw new MovingError(429, "Too many failed attempts; try again later", "owner_login_locked", {
+      "retry-after": String(login.retryAfterSeconds),
+    });
+  if (login.kind !== "ok")
+    throw new MovingError(422, "That password is not right; nothing was moved", "bad_password");
+}
+
 function asHttp(e: unknown): never {
-  if (e instanceof MovingError) throw new HttpError(e.status, e.message, e.reason);
+  if (e instanceof MovingError) throw new HttpError(e.status, e.message, e.reason, e.headers);
   throw e;
 }
 
@@ -45,9 +60,13 @@ movingWeb.delete("/admin/api/aliases", async (c) => {
 movingWeb.get("/admin/api/move", async (c) => c.json(await moveState(c.var.ctx)));
 
 movingWeb.post("/admin/api/move", async (c) => {
-  const { target } = await readJsonBody(c.req.raw, z.object({ target: Name }), MAX_BODY);
-  const ctx = c.var.ctx;
-  const moved = await moveTo(ctx, target).catch(asHttp);
+  const { target, password } = await readJsonBody(
+    c.req.raw,
+    z.object({ target: Name, password: z.string().max(1024) }),
+    MAX_BODY,
+  );
+  await confirmPassword(c, password).catch(asHttp);
+  const moved = await moveTo(c.var.ctx, target).catch(asHttp);
   return c.json({ movedTo: moved.target.uri, inboxes: moved.inboxes });
 });
 
@@ -69,7 +88,10 @@ async function fromForm(c: Context<AppEnv>, done: string, change: () => Promise<
   try {
     await change();
   } catch (e) {
-    if (e instanceof MovingError) return c.html(await movingPage(c, { error: e.message, typed }), e.status);
+    if (e instanceof MovingError) {
+      for (const [k, v] of Object.entries(e.headers ?? {})) c.header(k, v);
+      return c.html(await movingPage(c, { error: e.message, typed }), e.status);
+    }
     throw e;
   }
   return c.redirect(`/admin/moving?done=${done}`, 303);
@@ -89,7 +111,16 @@ movingWeb.post("/admin/moving/aliases/remove", async (c) => {
 
 movingWeb.post("/admin/moving/move", async (c) => {
   const target = await field(c, "target");
-  return fromForm(c, "moved", () => moveTo(c.var.ctx, target), target);
+  const password = await field(c, "password");
+  return fromForm(
+    c,
+    "moved",
+    async () => {
+      await confirmPassword(c, password);
+      await moveTo(c.var.ctx, target);
+    },
+    target,
+  );
 });
 
 movingWeb.post("/admin/moving/cancel", async (c) => fromForm(c, "cancelled", () => cancelMove(c.var.ctx)));
