@@ -12,6 +12,7 @@ import {
 } from "../../../../worker/lib/archive/deflate/inflater";
 
 interface Fixtures {
+  tarGz: { b64: string; members: { name: string; size: number; sha256: string }[] };
   streams: Record<string, { b64: string; size: number; sha256: string }>;
   malformed: Record<string, { b64: string; zlib: string }>;
 }
