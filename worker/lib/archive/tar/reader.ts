@@ -6,10 +6,10 @@
  *
  * Memory: one input chunk, one header, and a PAX or GNU long-name record (capped, 1 MiB by default).
  *
- * Resuming: a tar.gz cannot seek, so `skipEntries: n` re-reads and inflates everything before entry n
- * and throws those bodies away without handing them out. Its cost is the time to gunzip that prefix
- * (tens of MB/s inside workerd, see inflate.ts): a job that resumes often over a large .tar.gz should
- * first unpack it once to R2 objects, or favour ZIP archives, which seek.
+ * Resuming: a stream cannot seek, so `skipEntries: n` re-reads and inflates everything before entry n
+ * and throws those bodies away without handing them out. A job that must stop and resume (the Free
+ * plan's ~10 ms of CPU) walks a .tar.gz in R2 with TarGzWalker (walker.ts) instead, which continues
+ * from a checkpoint without inflating anything again.
  *
  * Limits: one gzip member; sparse files, multi-volume archives and global PAX headers' fields are not
  * supported (global headers are skipped); names must pass `checkEntryName` (a leading "./" is dropped).
