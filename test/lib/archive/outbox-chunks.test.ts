@@ -161,6 +161,27 @@ describe("readOutboxChunk", () => {
     expect(r.items.map((i) => i.item)).toEqual(expectedItems);
   }, 120_000);
 
+  it("resumes when the piece size changes between calls (a deploy), skipping across pieces", async () => {
+    const { source, entry } = await outboxEntry(await zipWith(text, "deflate"));
+    const sizes = [16 * 1024, 300, 64 * 1024, 1000, 5];
+    const items: OutboxItem[] = [];
+    let checkpoint: Uint8Array | null = null;
+    for (let call = 0; ; call++) {
+      const options = { maxItems: 40, maxOutputBytes: Infinity, pieceSize: sizes[call % sizes.length] };
+      const chunk: Awaited<ReturnType<typeof readOutboxChunk>> = await readOutboxChunk(
+        source,
+        entry,
+        checkpoint,
+        options,
+      );
+      items.push(...chunk.items);
+      checkpoint = chunk.checkpoint;
+      if (chunk.done) break;
+    }
+    expect(items.map((i) => i.index)).toEqual(expectedItems.map((_, i) => i));
+    expect(items.map((i) => i.item)).toEqual(expectedItems);
+  }, 60_000);
+
   it("reads a stored (uncompressed) outbox.json the same way", async () => {
     const { source, entry } = await outboxEntry(await zipWith(text, "store"));
     expect(entry.method).toBe(0);

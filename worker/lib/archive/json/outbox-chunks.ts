@@ -75,6 +75,9 @@ export async function readOutboxChunk(
   checkpoint: Uint8Array | null,
   options: OutboxChunkOptions,
 ): Promise<OutboxChunk> {
+  if (!(options.maxItems >= 1) || !(options.maxOutputBytes > 0)) {
+    throw new RangeError("readOutboxChunk: maxItems and maxOutputBytes must be positive");
+  }
   const saved = checkpoint ? decodeOutboxCheckpoint(checkpoint, entry) : null;
   const reader = await ResumableEntry.open(source, entry, saved?.entry ?? null, options);
   const parser = new OutboxParser(options);
