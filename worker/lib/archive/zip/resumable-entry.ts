@@ -44,6 +44,7 @@ export class ResumableEntry {
   private offset: number;
   private crc: number;
   private mark: { offset: number; crc: number };
+  private range: { start: number; bytes: Uint8Array } = { start: 0, bytes: new Uint8Array(0) };
 
   private constructor(
     private readonly source: RandomAccessSource,
@@ -121,11 +122,7 @@ export class ResumableEntry {
       piece = await this.inflater.read(size);
       if (piece) this.crc = this.inflater.outputCrc;
     } else {
-      const left = this.entry.size - this.offset;
-      piece =
-        left > 0
-          ? await this.source.read(this.dataStart + this.offset, Math.min(left, size, this.rangeSize))
-          : null;
+      piece = await this.storedPiece(size);
       if (piece) this.crc = crc32(piece, this.crc);
     }
     if (piece) {
@@ -141,6 +138,21 @@ export class ResumableEntry {
     if (this.crc !== this.entry.crc32)
       throw new ArchiveError("checksum", `${label}: CRC-32 differs from the recorded one`);
     return null;
+  }
+
+  /** A stored entry's next piece, from one ranged read per `rangeSize` bytes (a subrequest each). */
+  private async storedPiece(size: number): Promise<Uint8Array | null> {
+    const left = this.entry.size - this.offset;
+    if (left <= 0) return null;
+    let at = this.offset - this.range.start;
+    if (at < 0 || at >= this.range.bytes.length) {
+      this.range = {
+        start: this.offset,
+        bytes: await this.source.read(this.dataStart + this.offset, Math.min(left, this.rangeSize)),
+      };
+      at = 0;
+    }
+    return this.range.bytes.subarray(at, at + Math.min(size, MAX_PIECE));
   }
 
   /** The state after the last piece ("end") or before it ("start"); valid until the next `read`. */
