@@ -158,7 +158,8 @@ describe("ZipReader on hostile archives", () => {
     }
     expect(total).toBe(64 << 20);
     expect(largest).toBeLessThanOrEqual(64 * 1024);
-  });
+    // ~5 s on a quiet machine (the timer ticks of inflate.ts): the default 5 s made it flaky.
+  }, 30_000);
 
   it("fails with a checksum error when a byte of stored data changes", async () => {
     const bytes = fixtures.mastodonZip.slice();

@@ -59,6 +59,17 @@ export class ByteReader {
     return take;
   }
 
+  /** Skips whatever is left of the input; returns how many bytes that was. */
+  async skipToEnd(): Promise<number> {
+    let n = 0;
+    while (await this.fill()) {
+      n += this.buffer.length;
+      this.position += this.buffer.length;
+      this.buffer = new Uint8Array(0);
+    }
+    return n;
+  }
+
   async skip(n: number, what: string): Promise<void> {
     let left = n;
     while (left > 0) left -= (await this.upTo(left, what)).length;

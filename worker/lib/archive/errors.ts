@@ -14,6 +14,7 @@ export type ArchiveErrorKind =
   | "unsupported" // encryption, an unknown compression method, multi-disk archives
   | "json" // malformed JSON, with a byte position
   | "too_deep" // JSON nested deeper than the cap
+  | "bad_checkpoint" // a saved checkpoint that is malformed or belongs to another stream: start over
   | "source"; // the byte source failed (R2 read error, short read)
 
 export class ArchiveError extends Error {
@@ -33,3 +34,4 @@ export const tooLarge = (what: string) => new ArchiveError("too_large", what);
 export const unsupported = (what: string) => new ArchiveError("unsupported", what);
 export const unsafeName = (name: string) =>
   new ArchiveError("unsafe_name", `unsafe entry name ${JSON.stringify(name.slice(0, 200))}`);
+export const badCheckpoint = (what: string) => new ArchiveError("bad_checkpoint", `checkpoint: ${what}`);

@@ -9,7 +9,8 @@
  * (the caller's decoder checks what it parses); a BOM is not accepted.
  * https://www.rfc-editor.org/rfc/rfc8259
  */
-import { ArchiveError } from "../errors";
+import { z } from "zod";
+import { ArchiveError, badCheckpoint } from "../errors";
 
 export interface ScanHooks {
   /** A value at `level` ≤ 2 starts at `pos` with byte `byte`. */
@@ -21,6 +22,23 @@ export interface ScanHooks {
   /** …and ends before `pos`. */
   keyEnd(pos: number): void;
 }
+
+/**
+ * Where a scan stands, as plain JSON: enough to continue in another invocation from a byte offset
+ * (`offset`), given the bytes from there on. See `JsonScanner.snapshot`.
+ */
+export const ScannerState = z.object({
+  offset: z.number().int().nonnegative(),
+  state: z.number().int().min(0).max(18),
+  stack: z.array(z.union([z.literal(1), z.literal(2)])),
+  strIsKey: z.boolean(),
+  hexLeft: z.number().int().min(0).max(4),
+  literal: z.union([z.literal(0), z.literal(0x74), z.literal(0x66), z.literal(0x6e)]),
+  literalAt: z.number().int().min(0).max(5),
+  line: z.number().int().positive(),
+  lineStart: z.number().int().nonnegative(),
+});
+export type ScannerState = z.infer<typeof ScannerState>;
 
 const enum S {
   Value,
@@ -73,6 +91,44 @@ export class JsonScanner {
     private readonly maxDepth: number,
   ) {
     this.stack = new Uint8Array(maxDepth + 1);
+  }
+
+  /**
+   * The scan's state at `pos` of the current chunk, where it stopped (a pause, or the chunk's end).
+   * A scanner restored from it continues exactly, fed the document's bytes from `offset` on.
+   */
+  snapshot(pos: number): ScannerState {
+    return {
+      offset: this.base + pos,
+      state: this.state,
+      stack: [...this.stack.subarray(1, this.depth + 1)] as (1 | 2)[],
+      strIsKey: this.strIsKey,
+      hexLeft: this.hexLeft,
+      literal: this.state === S.Lit ? ((this.literal[0] ?? 0) as 0x74 | 0x66 | 0x6e) : 0,
+      literalAt: this.literalAt,
+      line: this.line,
+      lineStart: this.lineStart,
+    };
+  }
+
+  /** Continues from a snapshot (checked: one read back from storage is input); the next chunk starts at its offset. */
+  restore(snapshot: unknown): void {
+    const parsed = ScannerState.safeParse(snapshot);
+    if (!parsed.success) throw badCheckpoint("bad JSON scanner state");
+    const s = parsed.data;
+    if (s.stack.length > this.maxDepth) throw badCheckpoint("JSON scanner state is nested too deep");
+    if ((s.state === S.Lit) !== (s.literal !== 0)) throw badCheckpoint("bad JSON literal state");
+    this.base = s.offset;
+    this.state = s.state;
+    this.depth = s.stack.length;
+    this.stack.fill(0);
+    this.stack.set(s.stack, 1);
+    this.strIsKey = s.strIsKey;
+    this.hexLeft = s.hexLeft;
+    this.literal = s.literal ? (LITERALS[s.literal] as Uint8Array) : new Uint8Array(0);
+    this.literalAt = s.literalAt;
+    this.line = s.line;
+    this.lineStart = s.lineStart;
   }
 
   /** Where in the document offset `pos` of the current chunk is. */

@@ -6,21 +6,20 @@
  *
  * Memory: one input chunk, one header, and a PAX or GNU long-name record (capped, 1 MiB by default).
  *
- * Resuming: a tar.gz cannot seek, so `skipEntries: n` re-reads and inflates everything before entry n
- * and throws those bodies away without handing them out. Its cost is the time to gunzip that prefix
- * (tens of MB/s inside workerd, see inflate.ts): a job that resumes often over a large .tar.gz should
- * first unpack it once to R2 objects, or favour ZIP archives, which seek.
+ * Resuming: a stream cannot seek, so `skipEntries: n` re-reads and inflates everything before entry n
+ * and throws those bodies away without handing them out. A job that must stop and resume (the Free
+ * plan's ~10 ms of CPU) walks a .tar.gz in R2 with TarGzWalker (walker.ts) instead, which continues
+ * from a checkpoint without inflating anything again.
  *
  * Limits: one gzip member; sparse files, multi-volume archives and global PAX headers' fields are not
  * supported (global headers are skipped); names must pass `checkEntryName` (a leading "./" is dropped).
  */
 import { ByteReader } from "../byte-reader";
-import { ArchiveError, corrupt, tooLarge, truncated } from "../errors";
+import { ArchiveError } from "../errors";
 import { inflate } from "../inflate";
-import { checkEntryName } from "../names";
-import { BLOCK, isZeroBlock, parseHeader, parsePax, type RawHeader } from "./header";
+import { padded, readMemberHeader, type TarEntryType } from "./member";
 
-export type TarEntryType = "file" | "directory" | "symlink" | "hardlink" | "other";
+export type { TarEntryType } from "./member";
 
 export interface TarEntry {
   /** Position among the entries this reader yields (skipped ones included), from 0. */
@@ -46,15 +45,6 @@ export interface TarOptions {
   maxEntrySize?: number;
 }
 
-const TYPES: Record<string, TarEntryType> = {
-  "0": "file",
-  "\0": "file",
-  "7": "file",
-  "5": "directory",
-  "2": "symlink",
-  "1": "hardlink",
-};
-
 export async function* readTar(
   input: ReadableStream<Uint8Array>,
   options: TarOptions = {},
@@ -64,46 +54,14 @@ export async function* readTar(
   const skip = options.skipEntries ?? 0;
   const { bytes, cancel } = await openInput(input);
   let index = 0;
-  let first = true;
+  const at = { first: true };
   let live: { stale: boolean } | null = null;
 
   try {
     for (;;) {
-      let pax = new Map<string, string>();
-      let longName: string | null = null;
-      let longLink: string | null = null;
-      let header: RawHeader;
-      // Metadata entries apply to the next real one.
-      for (;;) {
-        const block = await bytes.exactly(BLOCK, "tar header");
-        if (block === null) throw truncated("tar archive (no end-of-archive blocks)");
-        if (isZeroBlock(block)) return;
-        header = parseHeader(block, first);
-        first = false;
-        const meta = "xgLK".includes(header.typeflag);
-        if (!meta) break;
-        if (header.size > maxMeta) throw tooLarge(`tar ${header.typeflag} header of ${header.size} bytes`);
-        const data = (await bytes.exactly(padded(header.size), "tar extended header")) ?? new Uint8Array(0);
-        const body = data.subarray(0, header.size);
-        if (header.typeflag === "x") pax = parsePax(body);
-        else if (header.typeflag === "L") longName = cString(body);
-        else if (header.typeflag === "K") longLink = cString(body);
-      }
-
-      let name = pax.get("path") ?? longName ?? header.name;
-      const linkName = pax.get("linkpath") ?? longLink ?? header.linkName;
-      const size = pax.has("size") ? paxNumber(pax.get("size") as string) : header.size;
-      const type = TYPES[header.typeflag] ?? "other";
-      const dataSize = type === "directory" || type === "symlink" || type === "hardlink" ? 0 : size;
-      if (dataSize > maxEntry) throw tooLarge(`tar entry ${JSON.stringify(name)} is ${dataSize} bytes`);
-
-      while (name.startsWith("./")) name = name.slice(2);
-      if (name === "" || name === ".") {
-        await bytes.skip(padded(dataSize), "tar entry body"); // the archive's root directory
-        continue;
-      }
-      checkEntryName(name);
-
+      const member = await readMemberHeader(bytes, at, maxMeta, maxEntry);
+      if (!member) return;
+      const { name, type, size: dataSize } = member;
       const position = bytes.position;
       const end = position + dataSize;
       if (index < skip) {
@@ -117,11 +75,11 @@ export async function* readTar(
         index,
         name,
         type,
-        typeflag: header.typeflag,
+        typeflag: member.typeflag,
         size: dataSize,
-        mode: header.mode,
-        modified: new Date(header.mtime * 1000),
-        linkName,
+        mode: member.mode,
+        modified: new Date(member.mtime * 1000),
+        linkName: member.linkName,
         body: bodyStream(bytes, end, state, name),
       };
       state.stale = true;
@@ -150,19 +108,6 @@ function bodyStream(bytes: ByteReader, end: number, state: { stale: boolean }, n
     },
     { highWaterMark: 0 },
   );
-}
-
-const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
-
-function cString(data: Uint8Array): string {
-  const nul = data.indexOf(0);
-  return new TextDecoder().decode(nul < 0 ? data : data.subarray(0, nul));
-}
-
-function paxNumber(s: string): number {
-  if (!/^\d{1,16}$/.test(s) || !Number.isSafeInteger(Number(s)))
-    throw corrupt(`tar PAX size ${JSON.stringify(s)}`);
-  return Number(s);
 }
 
 /** The input as a ByteReader, gunzipped when it starts with gzip's magic (1f 8b). */

@@ -18,6 +18,7 @@ import type { RandomAccessSource } from "../source";
 import { findCentralDirectory, type CentralDirectory } from "./end-record";
 import { readEntries, type ZipEntry } from "./entries";
 import { openEntry, type OpenOptions } from "./entry-stream";
+import { ResumableEntry, type EntryCheckpoint, type ResumableOptions } from "./resumable-entry";
 
 export type { ZipEntry } from "./entries";
 export type { OpenOptions } from "./entry-stream";
@@ -60,6 +61,15 @@ export class ZipReader {
   /** The entry's bytes, inflated and checked (size, CRC-32) by the time the stream closes. */
   open(entry: ZipEntry, options?: OpenOptions): ReadableStream<Uint8Array> {
     return openEntry(this.source, entry, this.directory.offset, options);
+  }
+
+  /** The entry's bytes in pieces that can stop and resume from a checkpoint (resumable-entry.ts). */
+  openResumable(
+    entry: ZipEntry,
+    from: EntryCheckpoint | null,
+    options?: ResumableOptions,
+  ): Promise<ResumableEntry> {
+    return ResumableEntry.open(this.source, entry, from, { ...options, dataLimit: this.directory.offset });
   }
 }
 
