@@ -29,6 +29,23 @@ describe("cron upkeep", () => {
     ]);
   });
 
+  it("indexes at most 300 statuses a run, so that a day's backlog does not make one run heavy", async () => {
+    const bob = await remoteAccount("bob", "remote.example", { indexable: true });
+    const insert = env.DB.prepare(
+      "INSERT INTO statuses (id, uri, account_id, visibility, audience, content, published_at) VALUES (?, ?, ?, 'public', '{\"to\":[],\"cc\":[]}', ?, '2026-01-01')",
+    );
+    await env.DB.batch(
+      Array.from({ length: 350 }, (_, i) =>
+        insert.bind(String(1000 + i), `x:${i}`, bob.id, `<p>backlog${i}</p>`),
+      ),
+    );
+    const indexed = async () => (await rows<{ n: number }>("SELECT count(*) AS n FROM status_search"))[0]?.n;
+    await upkeep(env);
+    expect(await indexed()).toBe(300);
+    await upkeep(env);
+    expect(await indexed()).toBe(350);
+  });
+
   it("notifies about a poll the owner voted in once it has ended, once", async () => {
     const me = await owner();
     const bob = await remoteAccount("bob");

@@ -10,9 +10,10 @@ import { restartStalledImports } from "../services/imports/jobs";
 import { resumeImports } from "./import-consumer";
 
 /**
- * Statuses the cron indexes per run: bench:plan measured a run of 2,000 (a day's backlog) at several
- * times the Free plan's 10 ms of CPU; 300 stay inside it, and 96 runs a day index 28,800, more than a
- * relay at its default budget stores.
+ * Statuses the cron indexes per run: a bounded step, the size search already uses (a day's backlog
+ * of 2,000 in one run was many times the Free plan's 10 ms of CPU). 96 runs a day index 28,800.
+ * bench:plan still measures a cron run above 10 ms with 100 or 300 a run alike: the indexer is not
+ * what is left of it.
  */
 const CRON_INDEX_BATCH = 300;
 
