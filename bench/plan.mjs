@@ -412,7 +412,8 @@ async function byKind() {
       if (runtimeCpuMs(dev.child.pid) - c < 10) return;
     }
   };
-  const requests = async () => use(await dashboard()).requests;
+  // Over the last 24 hours, hour by hour: unlike today's figures, it does not restart at midnight UTC.
+  const requests = async () => (await dashboard()).hours24.reduce((n, h) => n + h.requests, 0);
   // The CPU of `n` calls of `once` and of everything they set off, and the invocations they made
   // (read from the dashboard before and after, outside the window; the first read is one of them).
   // The D1 host records the window's calls; the replay Worker makes them again, and what that cost
