@@ -125,18 +125,30 @@ function children() {
   return map;
 }
 
-/** CPU seconds (user + system) of every workerd process below `rootPid`. */
-export function workerdCpuSeconds(rootPid) {
+/** The workerd processes below `rootPid`, each with its command line. */
+function workerdsBelow(rootPid) {
   const tree = children();
-  const ticks = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
-  let total = 0;
+  const found = [];
   const stack = [rootPid];
   while (stack.length) {
     const pid = stack.pop();
     for (const c of tree.get(pid) ?? []) stack.push(c);
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (!cmd.includes("workerd")) continue;
+      if (cmd.includes("workerd")) found.push({ pid, cmd });
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
+/** CPU seconds (user + system) of every workerd process below `rootPid`. */
+export function workerdCpuSeconds(rootPid) {
+  const ticks = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+  let total = 0;
+  for (const { pid } of workerdsBelow(rootPid)) {
+    try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       total += (Number(fields[11]) + Number(fields[12])) / ticks;
@@ -153,23 +165,17 @@ export function workerdCpuSeconds(rootPid) {
  * process (the proxy in front, which forwards requests and the inspector) does not run on Cloudflare.
  */
 export function runtimeCpuMs(rootPid) {
-  const tree = children();
-  const stack = [rootPid];
-  while (stack.length) {
-    const pid = stack.pop();
-    for (const c of tree.get(pid) ?? []) stack.push(c);
+  const runtime = workerdsBelow(rootPid).find(({ cmd }) => cmd.includes("--inspector-addr"));
+  if (!runtime) throw new Error(`no workerd runtime below ${rootPid}`);
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${runtime.pid}/task`)) {
     try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (!cmd.includes("workerd") || !cmd.includes("--inspector-addr")) continue;
-      let ns = 0;
-      for (const task of readdirSync(`/proc/${pid}/task`))
-        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
-      return ns / 1e6;
+      ns += Number(readFileSync(`/proc/${runtime.pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
     } catch {
-      // gone
+      // the thread ended meanwhile
     }
   }
-  throw new Error(`no workerd runtime below ${rootPid}`);
+  return ns / 1e6;
 }
 
 /** Sends every prepared request with `concurrency` in flight; returns latencies (ms) and statuses. */
