@@ -510,6 +510,15 @@ async function byKind() {
       if (!r.ok) throw new Error(`__scheduled answered ${r.status}`);
     }),
   );
+  // The cron's jobs one at a time (bench/split-worker.js runs job N for the cron `bench-job:N`), to
+  // see which of them makes a run heavy; `none` is what every run spends before its first job.
+  const cronJob = (job) => async () => {
+    const r = await fetch(`${base}/__scheduled?cron=${encodeURIComponent(`bench-job:${job}`)}`);
+    if (!r.ok) throw new Error(`__scheduled answered ${r.status}`);
+  };
+  const jobNames = await (await fetch(`${base}/__bench/cron-jobs`)).json();
+  add(await measure("cron: before any job", 3, cronJob("none")));
+  for (const [i, name] of jobNames.entries()) add(await measure(`cron: ${name}`, 3, cronJob(i)));
   console.log(
     "\nWorker CPU by kind of invocation: the mean of each kind, above the floor and without carrying its D1 calls",
   );

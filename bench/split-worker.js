@@ -2,7 +2,11 @@
 // wrangler dev session (a service binding through the dev registry). Statements, batches, results,
 // meta and errors pass unchanged; the extra hop is loopback HTTP, which costs this process at least
 // what D1's own client costs on Cloudflare. Not deployed.
+// For bench:plan's cron breakdown, a scheduled event whose cron is `bench-job:N` runs only the cron's
+// job N (GET /__bench/cron-jobs lists them; `bench-job:none` none).
 import perch from "../worker/index.ts";
+import { upkeepJobs } from "../worker/queues/upkeep.ts";
+import { meterInvocation } from "../worker/services/usage.ts";
 import { remoteD1 } from "./remote-d1.js";
 
 const wrapped = new WeakMap();
@@ -13,7 +17,28 @@ const withRemoteD1 = (env) => {
 };
 
 export default {
-  fetch: (request, env, ctx) => perch.fetch(request, withRemoteD1(env), ctx),
+  async fetch(request, env, ctx) {
+    if (new URL(request.url).pathname === "/__bench/cron-jobs")
+      return Response.json((await upkeepJobs(withRemoteD1(env))).map(([name]) => name));
+    return perch.fetch(request, withRemoteD1(env), ctx);
+  },
   queue: (batch, env, ctx) => perch.queue(batch, withRemoteD1(env), ctx),
-  scheduled: (controller, env, ctx) => perch.scheduled(controller, withRemoteD1(env), ctx),
+  scheduled(controller, env, ctx) {
+    const job = /^bench-job:(\d+|none)$/.exec(controller.cron ?? "");
+    if (!job) return perch.scheduled(controller, withRemoteD1(env), ctx);
+    // `none`: only what every job needs first (the configuration and the context). Metered as the
+    // cron is, so that the dashboard counts the invocation.
+    const e = withRemoteD1(env);
+    ctx.waitUntil(
+      meterInvocation(
+        e,
+        "cron",
+        (p) => ctx.waitUntil(p),
+        async () => {
+          const jobs = await upkeepJobs(e);
+          if (job[1] !== "none") await jobs[Number(job[1])][1]();
+        },
+      ),
+    );
+  },
 };

@@ -25,6 +25,17 @@ const CRON_INDEX_BATCH = 300;
  * imports whose chunk crashed. Each job runs even when an earlier one failed.
  */
 export async function upkeep(env: Bindings): Promise<void> {
+  for (const [name, job] of await upkeepJobs(env)) {
+    try {
+      await job();
+    } catch (e) {
+      console.error(`upkeep: ${name} failed`, e);
+    }
+  }
+}
+
+/** The cron's jobs by name, in the order a run takes them (bench:plan measures them one by one). */
+export async function upkeepJobs(env: Bindings): Promise<[string, () => Promise<unknown>][]> {
   const jobs: [string, () => Promise<unknown>][] = [
     [
       "inbox_seen cleanup",
@@ -61,13 +72,7 @@ export async function upkeep(env: Bindings): Promise<void> {
     jobs.push(["stalled imports", () => restartStalledImports(ctx)]);
     jobs.push(["archive imports left waiting", () => resumeImports(ctx)]);
   }
-  for (const [name, job] of jobs) {
-    try {
-      await job();
-    } catch (e) {
-      console.error(`upkeep: ${name} failed`, e);
-    }
-  }
+  return jobs;
 }
 
 /**
