@@ -118,6 +118,37 @@ describe("the import page", { timeout: 30_000 }, () => {
     );
   });
 
+  it("reads a form whose multipart boundary is mixed-case, as Chromium writes it", async () => {
+    // Found in Chromium: the boundary was lower-cased with the content type and no longer matched.
+    const boundary = "----WebKitFormBoundaryQm7XzLpT9aBcDeF2";
+    const part = (name: string, value: string, file?: string) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${file ? `; filename="${file}"\r\nContent-Type: text/csv` : ""}\r\n\r\n${value}\r\n`;
+    const body = new TextEncoder().encode(
+      part("csrf", session.csrf) +
+        part("kind", "domain_blocking") +
+        part("mode", "merge") +
+        part("file", "spam.example\n", "blocked_domains.csv") +
+        `--${boundary}--\r\n`,
+    );
+    const res = await request("/admin/imports", {
+      method: "POST",
+      headers: {
+        ...BROWSER,
+        origin: BASE,
+        cookie: session.cookie,
+        "content-type": `multipart/form-data; boundary=${boundary}`,
+        "content-length": String(body.byteLength),
+      },
+      body,
+      redirect: "manual",
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toMatch(/^\/admin\/imports\/\d+$/);
+    const { jobs, rows } = await storedJobs();
+    expect(jobs.map((j) => [j.kind, j.filename])).toEqual([["domain_blocking", "blocked_domains.csv"]]);
+    expect(rows.map((r) => r.key)).toEqual(["spam.example"]);
+  });
+
   it("answers a file of another kind with 422 and the reason on the page, storing nothing", async () => {
     const res = await upload({
       kind: "following",

@@ -89,7 +89,10 @@ interface UploadForm {
 /** The form (multipart: kind, mode, file), or JSON `{ kind, mode, filename?, csv }` for scripts. */
 async function readUpload(c: Context<AppEnv>): Promise<UploadForm> {
   const raw = await readBodyCapped(c.req.raw, MAX_UPLOAD);
-  const type = (c.req.header("content-type") ?? "").toLowerCase();
+  // Compared lower-cased; parsed as sent, since a multipart boundary is case-sensitive (Chromium's
+  // are mixed-case).
+  const header = c.req.header("content-type") ?? "";
+  const type = header.toLowerCase();
   const str = (v: unknown) => (typeof v === "string" ? v : undefined);
   if (type.startsWith("application/json")) {
     let json: unknown;
@@ -113,7 +116,7 @@ async function readUpload(c: Context<AppEnv>): Promise<UploadForm> {
   try {
     form = await new Request(c.req.url, {
       method: "POST",
-      headers: { "content-type": type },
+      headers: { "content-type": header },
       body: raw,
     }).formData();
   } catch {

@@ -9,6 +9,9 @@ import { ownerSessionOf } from "./session";
 
 /** The moving page's HTML (routes in ./moving.ts): aliases, the move out, and taking it back. */
 
+const when = (iso: string | null | undefined) =>
+  iso ? html`<time datetime="${iso}">${iso.slice(0, 16).replace("T", " ")} UTC</time>` : "";
+
 const DONE: Record<string, string> = {
   added: "Alias added. Your actor lists it now, and your followers' servers were sent the change.",
   removed: "Alias removed.",
@@ -75,8 +78,8 @@ export async function movingPage(c: Context<AppEnv>, opts: { error?: string; typ
         ${
           state.cooldownUntil
             ? html`<p class="muted">
-                The last move was on ${state.lastMoveAt}; another one is possible after
-                ${state.cooldownUntil}.
+                The last move was on ${when(state.lastMoveAt)}; another one is possible after
+                ${when(state.cooldownUntil)}.
               </p>`
             : html`<p class="muted">
                   First list <code>${u.actor}</code> as an alias on the new account. Moving tells every
