@@ -81,7 +81,8 @@ function reportCard(r: ImportReport) {
   </section>`;
 }
 
-export function archivePage(csrfToken: string, reports: ImportReport[]) {
+/** `extra`: sections beside the import (the export, web/archive-export-page.ts). */
+export function archivePage(csrfToken: string, reports: ImportReport[], extra: unknown = "") {
   return ownerPage({
     title: "Import an archive",
     csrfToken,
@@ -103,7 +104,7 @@ export function archivePage(csrfToken: string, reports: ImportReport[]) {
           ><p class="error">Uploading needs JavaScript: the archive goes to storage in parts.</p></noscript
         >
       </section>
-      ${reports.map(reportCard)}
+      ${reports.map(reportCard)} ${extra}
       <script src="/admin/archive/upload.js" defer></script>`,
   });
 }
