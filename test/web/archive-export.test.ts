@@ -45,7 +45,10 @@ describe("exporting from the owner's page", () => {
     expect(res.headers.get("location")).toBe("/admin/archive#export");
     const { latest } = await currentExports(testCtx());
     expect(latest?.state).toBe("queued");
-    expect(send).toHaveBeenCalledWith({ v: 1, kind: "export", exportId: latest!.id }, { contentType: "json" });
+    expect(send).toHaveBeenCalledWith(
+      { v: 1, kind: "export", exportId: latest!.id },
+      { contentType: "json" },
+    );
 
     // A second start while one is under way starts nothing.
     send.mockClear();
@@ -109,7 +112,9 @@ describe("exporting from the owner's page", () => {
     expect((await request("/admin/archive/export", { method: "POST", headers: FORM })).status).toBe(303);
 
     for (const bad of ["123", "abc", "..%2F..%2Fmedia", latest!.id + "0"]) {
-      const res = await request(`/admin/archive/export/${bad}/archive.zip`, { headers: { cookie: session.cookie } });
+      const res = await request(`/admin/archive/export/${bad}/archive.zip`, {
+        headers: { cookie: session.cookie },
+      });
       expect(res.status, bad).toBe(404);
     }
   });

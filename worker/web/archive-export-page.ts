@@ -53,22 +53,29 @@ export function exportSection(csrfToken: string, exports: { latest?: ExportJob; 
       bookmarks. It is written in the background; this page shows how far it got.
     </p>
     ${latest ? progress(latest) : ""}
-    ${latest?.state === "failed"
-      ? html`<p class="error" role="alert">The last export stopped: ${latest.error ?? "unknown error"}</p>`
-      : ""}
-    ${download
-      ? html`<p>
-            <a href="${exportDownloadPath(download)}" download>Download the archive</a>
-            (${((download.size ?? 0) / MiB).toFixed(1)} MB, made ${download.finishedAt ?? download.createdAt};
-            ${download.statusesDone} posts, ${download.mediaDone} media files)
-          </p>
-          ${skipped(download)}`
-      : ""}
-    ${running
-      ? ""
-      : html`<form method="post" action="/admin/archive/export">
-          ${csrfField(csrfToken)}
-          <button class="primary" type="submit">${download ? "Export again" : "Export my archive"}</button>
-        </form>`}
+    ${
+      latest?.state === "failed"
+        ? html`<p class="error" role="alert">The last export stopped: ${latest.error ?? "unknown error"}</p>`
+        : ""
+    }
+    ${
+      download
+        ? html`<p>
+              <a href="${exportDownloadPath(download)}" download>Download the archive</a>
+              (${((download.size ?? 0) / MiB).toFixed(1)} MB, made
+              ${download.finishedAt ?? download.createdAt}; ${download.statusesDone} posts,
+              ${download.mediaDone} media files)
+            </p>
+            ${skipped(download)}`
+        : ""
+    }
+    ${
+      running
+        ? ""
+        : html`<form method="post" action="/admin/archive/export">
+            ${csrfField(csrfToken)}
+            <button class="primary" type="submit">${download ? "Export again" : "Export my archive"}</button>
+          </form>`
+    }
   </section>`;
 }

@@ -55,6 +55,8 @@ archiveExportWeb.get("/admin/api/archive/export", async (c) => {
     };
   return c.json({
     latest: entity(latest) ?? null,
-    download: download ? { ...entity(download), url: `/admin/archive/export/${download.id}/archive.zip` } : null,
+    download: download
+      ? { ...entity(download), url: `/admin/archive/export/${download.id}/archive.zip` }
+      : null,
   });
 });

@@ -1,4 +1,5 @@
 import { html } from "hono/html";
+import type { HtmlEscapedString } from "hono/utils/html";
 import type { ImportReport } from "../services/archive-import/report";
 import { OWNER_CSP, ownerPage } from "./owner-layout";
 
@@ -82,7 +83,11 @@ function reportCard(r: ImportReport) {
 }
 
 /** `extra`: sections beside the import (the export, web/archive-export-page.ts). */
-export function archivePage(csrfToken: string, reports: ImportReport[], extra: unknown = "") {
+export function archivePage(
+  csrfToken: string,
+  reports: ImportReport[],
+  extra: HtmlEscapedString | Promise<HtmlEscapedString> | "" = "",
+) {
   return ownerPage({
     title: "Import an archive",
     csrfToken,

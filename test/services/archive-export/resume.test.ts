@@ -64,13 +64,15 @@ describe("an export that crashes", () => {
     const { job } = await startExport(ctx);
     let crashes = 0;
     let runs = 0;
-    for (let result = ""; result !== "done"; ) {
+    for (let result = ""; result !== "done";) {
       runs += 1;
       expect(runs).toBeLessThan(200);
       // Every other run crashes: each chunk's work is done once, lost, and done again.
       const crash = runs % 2 === 1;
       if (crash) {
-        await expect(runExportChunk(ctx, job.id, { ...SMALL, crashBeforeCommit: true })).rejects.toThrow(/crash/);
+        await expect(runExportChunk(ctx, job.id, { ...SMALL, crashBeforeCommit: true })).rejects.toThrow(
+          /crash/,
+        );
         crashes += 1;
       } else {
         result = await runExportChunk(ctx, job.id, SMALL);
@@ -98,7 +100,10 @@ describe("an export that crashes", () => {
     for (let i = 0; i < 4; i++)
       await expect(runExportChunk(ctx, job.id, { crashBeforeCommit: true })).rejects.toThrow();
     expect(await runExportChunk(ctx, job.id, { crashBeforeCommit: true })).toBe("failed");
-    expect(await findExport(ctx, job.id)).toMatchObject({ state: "failed", error: expect.stringMatching(/crash/) });
+    expect(await findExport(ctx, job.id)).toMatchObject({
+      state: "failed",
+      error: expect.stringMatching(/crash/),
+    });
     expect(await env.MEDIA.head(first.job.key)).not.toBeNull();
     expect(await runExportChunk(ctx, job.id)).toBe("none");
   });
@@ -166,7 +171,10 @@ describe("export jobs", () => {
     while ((await runExportChunk(ctx, job.id)) === "more");
     const done = await findExport(ctx, job.id);
     const object = await env.MEDIA.get(done!.key);
-    const items = json(await entriesOf(new Uint8Array(await object!.arrayBuffer())), "outbox.json").orderedItems;
+    const items = json(
+      await entriesOf(new Uint8Array(await object!.arrayBuffer())),
+      "outbox.json",
+    ).orderedItems;
     expect(items.map((i: any) => i.object.content)).toEqual(["<p>before</p>"]);
   });
 });

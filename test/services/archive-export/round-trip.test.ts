@@ -39,7 +39,11 @@ function bigPng(): Uint8Array {
 }
 
 async function media(bytes: Uint8Array, description: string, focus: string) {
-  return createMedia(testCtx(), { file: new File([bytes], "x.png", { type: "image/png" }), description, focus });
+  return createMedia(testCtx(), {
+    file: new File([bytes], "x.png", { type: "image/png" }),
+    description,
+    focus,
+  });
 }
 
 /**
@@ -53,11 +57,7 @@ function linkAttributesAside(html: string): string {
 
 async function ownerPosts(): Promise<Status[]> {
   const { owner } = await testCtx().instance();
-  return testCtx()
-    .db.select()
-    .from(statuses)
-    .where(eq(statuses.accountId, owner.id))
-    .orderBy(statuses.id);
+  return testCtx().db.select().from(statuses).where(eq(statuses.accountId, owner.id)).orderBy(statuses.id);
 }
 
 async function bytesOf(key: string): Promise<Uint8Array> {
@@ -122,11 +122,20 @@ describe("exporting the archive and importing it into a fresh Perch", () => {
       avatar: new File([PNG], "a.png", { type: "image/png" }),
     });
 
-    const first = await publishNote(ctx, { text: "Hello #perch, public", visibility: "public", language: "en" });
+    const first = await publishNote(ctx, {
+      text: "Hello #perch, public",
+      visibility: "public",
+      language: "en",
+    });
     await publishNote(ctx, { text: "unlisted one", visibility: "unlisted" });
     await publishNote(ctx, { text: "followers only", visibility: "private" });
     await publishNote(ctx, { text: "psst", visibility: "direct", mentions: [carol.uri] });
-    await publishNote(ctx, { text: "behind a warning", visibility: "public", spoilerText: "spoilers", sensitive: true });
+    await publishNote(ctx, {
+      text: "behind a warning",
+      visibility: "public",
+      spoilerText: "spoilers",
+      sensitive: true,
+    });
     const poll = await publishNote(ctx, {
       text: "pick one",
       visibility: "public",
@@ -136,15 +145,30 @@ describe("exporting the archive and importing it into a fresh Perch", () => {
     await ctx.db
       .update(statuses)
       .set({
-        poll: { ...poll.poll!, options: [{ name: "tea", votes: 3 }, { name: "coffee", votes: 1 }], votersCount: 4 },
+        poll: {
+          ...poll.poll!,
+          options: [
+            { name: "tea", votes: 3 },
+            { name: "coffee", votes: 1 },
+          ],
+          votersCount: 4,
+        },
       })
       .where(eq(statuses.id, poll.id));
-    const reply = await publishNote(ctx, { text: "replying to myself", visibility: "public", inReplyToId: first.id });
+    const reply = await publishNote(ctx, {
+      text: "replying to myself",
+      visibility: "public",
+      inReplyToId: first.id,
+    });
     await publishNote(ctx, { text: "and again", visibility: "unlisted", inReplyToId: reply.id });
     await publishNote(ctx, { text: "to someone else", visibility: "public", inReplyTo: theirs.uri });
     const m1 = await media(PNG, "A one-pixel image", "0.5,-0.25");
     const m2 = await media(bigPng(), "A large one", "-1,1");
-    const withMedia = await publishNote(ctx, { text: "pictures", visibility: "public", mediaIds: [m1.id, m2.id] });
+    const withMedia = await publishNote(ctx, {
+      text: "pictures",
+      visibility: "public",
+      mediaIds: [m1.id, m2.id],
+    });
     await like(ctx, theirs.uri);
     await bookmark(ctx, theirs);
     await bookmark(ctx, withMedia);
@@ -153,11 +177,23 @@ describe("exporting the archive and importing it into a fresh Perch", () => {
     expect(before).toHaveLength(10);
     // What is compared below is what was made (so the comparison can fail on each of them).
     expect(before.map((p) => p.visibility)).toEqual([
-      "public", "unlisted", "private", "direct", "public", "public", "public", "unlisted", "public", "public",
+      "public",
+      "unlisted",
+      "private",
+      "direct",
+      "public",
+      "public",
+      "public",
+      "unlisted",
+      "public",
+      "public",
     ]);
     expect(before[3]?.mentions).toEqual([carol.uri]);
     expect(before[4]).toMatchObject({ spoilerText: "spoilers", sensitive: true });
-    expect(before[5]?.poll?.options).toEqual([{ name: "tea", votes: 3 }, { name: "coffee", votes: 1 }]);
+    expect(before[5]?.poll?.options).toEqual([
+      { name: "tea", votes: 3 },
+      { name: "coffee", votes: 1 },
+    ]);
     expect(before.map((p) => p.parent)).toEqual([null, null, null, null, null, null, 0, 6, theirs.uri, null]);
     expect(before[9]?.files.map((f) => [f.size, f.description, f.focus])).toEqual([
       [PNG.length, "A one-pixel image", { x: 0.5, y: -0.25 }],
@@ -165,7 +201,13 @@ describe("exporting the archive and importing it into a fresh Perch", () => {
     ]);
 
     const { job, bytes, chunks } = await exportToEnd();
-    expect(job).toMatchObject({ state: "done", statusesDone: 10, statusesTotal: 10, mediaDone: 2, skips: [] });
+    expect(job).toMatchObject({
+      state: "done",
+      statusesDone: 10,
+      statusesTotal: 10,
+      mediaDone: 2,
+      skips: [],
+    });
     expect(job.size).toBe(bytes.length);
     expect(chunks).toBeGreaterThan(5);
 
@@ -189,10 +231,17 @@ describe("exporting the archive and importing it into a fresh Perch", () => {
     expect(actor).toMatchObject({ id: ACTOR, type: "Person", name: "Alice", icon: { url: "avatar.png" } });
     expect(actor.summary).toContain("things");
     expect(actor.attachment).toEqual([
-      expect.objectContaining({ type: "PropertyValue", name: "Site", value: expect.stringContaining("alice.example") }),
+      expect.objectContaining({
+        type: "PropertyValue",
+        name: "Site",
+        value: expect.stringContaining("alice.example"),
+      }),
     ]);
     expect(entries.get("avatar.png")).toEqual(PNG);
-    expect(json(entries, "likes.json")).toMatchObject({ type: "OrderedCollection", orderedItems: [theirs.uri] });
+    expect(json(entries, "likes.json")).toMatchObject({
+      type: "OrderedCollection",
+      orderedItems: [theirs.uri],
+    });
     expect(json(entries, "bookmarks.json").orderedItems).toEqual([theirs.uri, withMedia.uri]);
 
     // A fresh server: none of the owner's posts, media rows or media files.
@@ -215,7 +264,9 @@ describe("exporting the archive and importing it into a fresh Perch", () => {
       if (result === "done") break;
       expect(result).toBe("more");
     }
-    const skips = await env.DB.prepare("SELECT * FROM archive_skips WHERE import_id = ?").bind(importId).all();
+    const skips = await env.DB.prepare("SELECT * FROM archive_skips WHERE import_id = ?")
+      .bind(importId)
+      .all();
     expect(skips.results).toEqual([]);
 
     const after = await describe_(await ownerPosts());
@@ -226,9 +277,7 @@ describe("exporting the archive and importing it into a fresh Perch", () => {
     // Ids sort as the posts did, and each new id is in its post's millisecond (a local post's first id
     // was made a moment before its published_at, so the old ids' milliseconds may differ by one).
     for (const s of await ownerPosts()) expect(Number(BigInt(s.id) >> 16n)).toBe(Date.parse(s.publishedAt));
-    const counted = await ctx.db
-      .select({ n: sql<number>`count(*)` })
-      .from(bookmarks);
+    const counted = await ctx.db.select({ n: sql<number>`count(*)` }).from(bookmarks);
     expect(counted[0]?.n).toBe(0);
   }, 60_000);
 });

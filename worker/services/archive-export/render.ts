@@ -9,7 +9,7 @@
  */
 import type { Config } from "../../config";
 import type { Status } from "../../db/client";
-import { renderActor, } from "../../federation/actor";
+import { renderActor } from "../../federation/actor";
 import { renderAnnounce, renderCreate } from "../../federation/note";
 import type { Instance } from "../instance";
 

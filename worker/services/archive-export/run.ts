@@ -29,11 +29,7 @@ import {
   type ExportSkip,
 } from "../../db/schema";
 import { ArchiveError } from "../../lib/archive/errors";
-import {
-  forgetState,
-  ResumableZip,
-  type ResumableZipState,
-} from "../../lib/archive/zip/resumable-writer";
+import { forgetState, ResumableZip, type ResumableZipState } from "../../lib/archive/zip/resumable-writer";
 import { mediaUrl } from "../../api/entities/media";
 import { dropOlderExports, exportPrefix, type ExportJob } from "./jobs";
 import {
@@ -105,7 +101,11 @@ export async function runExportChunk(
 async function chunk(ctx: Ctx, job: ExportJob, lease: string, options: ExportChunkOptions) {
   const state = job.writer as ResumableZipState;
   const prefix = exportPrefix(job.id);
-  const zip = await ResumableZip.resume(ctx.env.MEDIA, { key: job.key, uploadId: job.uploadId, prefix }, state);
+  const zip = await ResumableZip.resume(
+    ctx.env.MEDIA,
+    { key: job.key, uploadId: job.uploadId, prefix },
+    state,
+  );
   const p: Progress = {
     phase: job.phase,
     cursor: job.cursor,
@@ -204,7 +204,10 @@ async function mediaStep(
   let done = 0;
   for (const status of page) {
     const media = status.attachments.filter((a) => a.mediaId);
-    const cost = media.reduce((n, a) => n + 1 + Math.ceil((byId.get(a.mediaId ?? "")?.size ?? 0) / partSize), 0);
+    const cost = media.reduce(
+      (n, a) => n + 1 + Math.ceil((byId.get(a.mediaId ?? "")?.size ?? 0) / partSize),
+      0,
+    );
     if (done > 0 && spent + cost > budget) return true;
     spent += cost;
     for (const a of media) {
@@ -398,7 +401,8 @@ async function commit(
     })
     .where(and(eq(archiveExports.id, id), eq(archiveExports.leaseUntil, lease)))
     .returning({ id: archiveExports.id });
-  if (updated.length === 0) throw new Error(`export ${id}: the chunk lost its lease before it could store its work`);
+  if (updated.length === 0)
+    throw new Error(`export ${id}: the chunk lost its lease before it could store its work`);
 }
 
 /** A failure no retry can help: the export stops with it. */

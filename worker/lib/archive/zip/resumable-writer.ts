@@ -163,7 +163,8 @@ export class ResumableZip {
 
   async append(bytes: Uint8Array): Promise<void> {
     const open = this.open;
-    if (!open || this.closed) throw new ArchiveError("unsupported", "ResumableZip: append() with no open entry");
+    if (!open || this.closed)
+      throw new ArchiveError("unsupported", "ResumableZip: append() with no open entry");
     open.crc = crc32(bytes, open.crc);
     open.size += bytes.length;
     if (open.size >= MAX_U32) throw tooLarge(`ZIP entry ${open.name} passed 4 GiB`);
@@ -175,7 +176,15 @@ export class ResumableZip {
     if (!open) throw new ArchiveError("unsupported", "ResumableZip: end() with no open entry");
     this.open = null;
     const dos = { date: open.date, time: open.time };
-    this.closeEntry(encoder.encode(open.name), METHOD_STORED, dos, open.crc, open.size, open.size, open.offset);
+    this.closeEntry(
+      encoder.encode(open.name),
+      METHOD_STORED,
+      dos,
+      open.crc,
+      open.size,
+      open.size,
+      open.offset,
+    );
     await this.emit(dataDescriptor(open.crc, open.size, open.size, false));
   }
 

@@ -231,7 +231,12 @@ export function localHeader(
 }
 
 /** The data descriptor after an entry's data. */
-export function dataDescriptor(crc: number, size: number, compressedSize: number, zip64: boolean): Uint8Array {
+export function dataDescriptor(
+  crc: number,
+  size: number,
+  compressedSize: number,
+  zip64: boolean,
+): Uint8Array {
   const descriptor = new Uint8Array(zip64 ? 24 : 16);
   putU32(descriptor, 0, SIG_DESCRIPTOR);
   putU32(descriptor, 4, crc);
