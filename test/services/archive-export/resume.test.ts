@@ -109,6 +109,27 @@ describe("an export that crashes", () => {
   });
 });
 
+describe("a large file", () => {
+  it("is copied in ranges over several chunks, and a file deleted halfway stops the export clearly", async () => {
+    const ctx = testCtx();
+    const big = new Uint8Array(PNG.length + 8 * MiB);
+    big.set(PNG);
+    const m = await createMedia(ctx, { file: new File([big], "x.png"), description: "big" });
+    await publishNote(ctx, { text: "big one", visibility: "public", mediaIds: [m.id] });
+    const { job } = await startExport(ctx);
+    let open = false;
+    for (let i = 0; i < 10 && !open; i++) {
+      expect(await runExportChunk(ctx, job.id)).toBe("more");
+      const row = await findExport(ctx, job.id);
+      open = row?.phase === "media" && JSON.parse(row.cursor ?? "null")?.file?.offset > 0;
+    }
+    expect(open).toBe(true);
+    await env.MEDIA.delete(m.key);
+    expect(await runExportChunk(ctx, job.id)).toBe("failed");
+    expect((await findExport(ctx, job.id))?.error).toMatch(/changed or went during the export/);
+  });
+});
+
 describe("export jobs", () => {
   it("waits while another chunk holds the lease, and the cron resumes a job left waiting", async () => {
     const ctx = testCtx();

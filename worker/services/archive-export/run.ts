@@ -11,10 +11,13 @@
  * the archive is the owner's own. Posts made after the export started (`snapshot`) are not in it.
  *
  * Sizing, for the Free plan (50 subrequests, 50 queries, ~10 ms CPU an invocation): a media page is
- * at most 20 posts and a budget of 36 subrequests (a file is its read plus one upload per 5 MiB part
- * it fills), an outbox page 40 posts, a likes or bookmarks page 500 URIs. Besides those, a chunk costs
- * the state object's read, write and delete and the next message. Queries: the claim, two or three a
- * page, the commit. CPU: the CRC-32 of media bytes is the part that grows with them (a few ms per MB).
+ * at most 20 posts, and a chunk reads at most 3 MiB of media (the CRC-32 of those bytes is the part
+ * of its CPU that grows with them) and spends at most 36 subrequests on them (a read, plus one upload
+ * per 5 MiB part filled); a larger file is copied in ranged reads over several chunks, its entry left
+ * open in between. An outbox page is 40 posts, a likes or bookmarks page 500 URIs. Besides those, a
+ * chunk costs the writer state object's read, write and delete and the next message. Queries: the
+ * claim, the instance, two or three a page, the commit (test/services/archive-export/budget.test.ts
+ * counts them). The avatar and header (up to 8 MiB each) are still read whole in the first chunk.
  */
 import { and, asc, eq, gt, inArray, isNotNull, isNull, lte, or, lt, sql } from "drizzle-orm";
 import type { Ctx } from "../../context";
@@ -49,6 +52,8 @@ const MAX_SKIPS = 1000;
 export interface ExportChunkOptions {
   mediaPage?: number;
   mediaSubrequests?: number;
+  /** Media bytes a chunk reads at most (default MEDIA_BYTES_PER_CHUNK). */
+  mediaBytes?: number;
   outboxPage?: number;
   collectionPage?: number;
   /** For tests: throw after the chunk wrote its parts, before its state is stored (a crash). */
@@ -178,7 +183,29 @@ async function postsPage(ctx: Ctx, job: ExportJob, ownerId: string, cursor: stri
     .limit(limit);
 }
 
-/** Copies the media files of the next posts; true when the chunk's budget is spent. */
+/**
+ * Where the media phase is (its `cursor`, JSON): after which post every file is written, and the file
+ * being copied when a chunk's byte budget ran out in the middle of it (that entry is left open in the
+ * writer; the next chunk goes on reading the file from `offset`).
+ */
+interface MediaCursor {
+  after: string | null;
+  file: { status: string; index: number; offset: number; size: number } | null;
+}
+
+function mediaCursor(cursor: string | null): MediaCursor {
+  if (!cursor) return { after: null, file: null };
+  return JSON.parse(cursor) as MediaCursor;
+}
+
+/** A file read in one chunk at most: its CRC-32 is what costs CPU (a few ms per MiB). */
+export const MEDIA_BYTES_PER_CHUNK = 3 * 1024 * 1024;
+
+/**
+ * Copies the media files of the next posts, each streamed from R2 into the upload; a file larger
+ * than what is left of the chunk's byte budget is copied in ranges over several chunks, as an entry
+ * left open. True when the chunk's budget is spent.
+ */
 async function mediaStep(
   ctx: Ctx,
   zip: ResumableZip,
@@ -188,8 +215,15 @@ async function mediaStep(
   options: ExportChunkOptions,
 ): Promise<boolean> {
   const pageSize = options.mediaPage ?? 20;
-  const budget = options.mediaSubrequests ?? 36;
-  const page = await postsPage(ctx, job, ownerId, p.cursor, pageSize);
+  const partSize = (job.writer as ResumableZipState).partSize;
+  let subrequests = options.mediaSubrequests ?? 36;
+  let bytes = options.mediaBytes ?? MEDIA_BYTES_PER_CHUNK;
+  const at = mediaCursor(p.cursor);
+  const save = (file: MediaCursor["file"]) => {
+    p.cursor = JSON.stringify({ after: at.after, file } satisfies MediaCursor);
+    return true;
+  };
+  const page = await postsPage(ctx, job, ownerId, at.after, pageSize);
   const ids = page.flatMap((s) => s.attachments.map((a) => a.mediaId).filter((id): id is string => !!id));
   const rows =
     ids.length === 0
@@ -199,35 +233,72 @@ async function mediaStep(
           .from(mediaAttachments)
           .where(sql`${mediaAttachments.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`);
   const byId = new Map(rows.map((r) => [r.id, r]));
-  const partSize = (job.writer as ResumableZipState).partSize;
-  let spent = 0;
-  let done = 0;
   for (const status of page) {
     const media = status.attachments.filter((a) => a.mediaId);
-    const cost = media.reduce(
-      (n, a) => n + 1 + Math.ceil((byId.get(a.mediaId ?? "")?.size ?? 0) / partSize),
-      0,
-    );
-    if (done > 0 && spent + cost > budget) return true;
-    spent += cost;
-    for (const a of media) {
+    const resuming = at.file?.status === status.id ? at.file : null;
+    for (let index = resuming?.index ?? 0; index < media.length; index++) {
+      const a = media[index] as (typeof media)[number];
       const id = a.mediaId as string;
       const row = byId.get(id);
       const path = mediaPath(id, a.url);
-      if (!row) {
-        addSkip(p, path, `the media of post ${status.id} is no longer stored`);
-        continue;
+      let offset = resuming && index === resuming.index ? resuming.offset : 0;
+      let size = resuming && index === resuming.index ? resuming.size : (row?.size ?? 0);
+      const open = zip.openEntry === path;
+      if (!open) {
+        if (!row) {
+          addSkip(p, path, `the media of post ${status.id} is no longer stored`);
+          continue;
+        }
+        // Each range costs its read and the parts it fills.
+        if (bytes <= 0 || subrequests < 2 + Math.ceil(Math.min(size, bytes) / partSize))
+          return save({ status: status.id, index, offset: 0, size });
+        if (size <= bytes) {
+          subrequests -= 1;
+          const object = await ctx.env.MEDIA.get(row.key);
+          if (!object) {
+            addSkip(p, path, `the file of post ${status.id} is missing from storage`);
+            continue;
+          }
+          await zip.add(path, object.body, { method: "store", modified: new Date(row.createdAt) });
+          bytes -= object.size;
+          subrequests -= Math.ceil(object.size / partSize);
+          p.mediaDone += 1;
+          continue;
+        }
+        subrequests -= 1;
+        const head = await ctx.env.MEDIA.head(row.key);
+        if (!head) {
+          addSkip(p, path, `the file of post ${status.id} is missing from storage`);
+          continue;
+        }
+        size = head.size;
+        await zip.begin(path, new Date(row.createdAt));
       }
-      const object = await ctx.env.MEDIA.get(row.key);
-      if (!object) {
-        addSkip(p, path, `the file of post ${status.id} is missing from storage`);
-        continue;
+      const key = row?.key;
+      while (offset < size) {
+        const length = Math.min(bytes, size - offset);
+        if (length <= 0 || subrequests < 2 + Math.ceil(length / partSize))
+          return save({ status: status.id, index, offset, size });
+        const object = key ? await ctx.env.MEDIA.get(key, { range: { offset, length } }) : null;
+        // The file went while it was being copied (its post was deleted): the entry cannot be completed.
+        if (!object || object.size !== size)
+          throw new ExportError(`The file ${path} changed or went during the export: please export again`);
+        const reader = object.body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          await zip.append(value);
+        }
+        offset += length;
+        bytes -= length;
+        subrequests -= 1 + Math.ceil(length / partSize);
       }
-      await zip.add(path, object.body, { method: "store", modified: new Date(row.createdAt) });
+      await zip.end();
       p.mediaDone += 1;
     }
-    p.cursor = status.id;
-    done += 1;
+    at.after = status.id;
+    at.file = null;
+    save(null);
   }
   if (page.length === pageSize) return true;
   p.phase = "outbox";
@@ -406,7 +477,12 @@ async function commit(
 }
 
 /** A failure no retry can help: the export stops with it. */
-const permanent = (e: unknown) => e instanceof ArchiveError && e.kind !== "source";
+export class ExportError extends Error {
+  override name = "ExportError";
+}
+
+const permanent = (e: unknown) =>
+  e instanceof ExportError || (e instanceof ArchiveError && e.kind !== "source");
 
 async function recordFailure(ctx: Ctx, job: ExportJob, e: unknown): Promise<ExportChunkResult> {
   const fatal = permanent(e) || job.failures + 1 >= MAX_FAILURES;
