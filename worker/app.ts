@@ -40,6 +40,7 @@ import { relayWeb } from "./web/relays";
 import { movingWeb } from "./web/moving";
 import { dashboardWeb } from "./web/dashboard";
 import { archiveWeb } from "./web/archive";
+import { archiveExportWeb } from "./web/archive-export";
 import type { OwnerSession } from "./web/session";
 import { pages } from "./web/routes";
 
@@ -115,6 +116,7 @@ export function createApp() {
   app.route("/", movingWeb);
   app.route("/", dashboardWeb);
   app.route("/", archiveWeb);
+  app.route("/", archiveExportWeb);
   app.route("/", pages);
 
   app.notFound((c) => c.json({ error: "Record not found" }, 404));

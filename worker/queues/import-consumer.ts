@@ -4,6 +4,7 @@ import { resumableImports } from "../services/archive-import/jobs";
 import { runImportChunk } from "../services/archive-import/run";
 import { startChain } from "../services/imports/jobs";
 import { processImportChunk } from "../services/imports/process";
+import { consumeExportChunk } from "../services/archive-export/queue";
 import { ctxForBatch } from "./ctx";
 import { ImportMessage } from "./messages";
 
@@ -38,6 +39,10 @@ export async function consumeImport(batch: MessageBatch<unknown>, env: Bindings)
         continue;
       }
       message.ack();
+      continue;
+    }
+    if (body.kind === "export") {
+      await consumeExportChunk(ctx, body.exportId, message);
       continue;
     }
     try {

@@ -103,5 +103,15 @@ export const ArchiveImportMessage = z.object({
   kind: z.literal("archive"),
   importId: z.string().regex(/^\d{1,20}$/),
 });
-export const ImportMessage = z.discriminatedUnion("kind", [CsvImportMessage, ArchiveImportMessage]);
+/** One chunk of an archive export (services/archive-export/run.ts); its state is in D1 and R2. */
+export const ArchiveExportMessage = z.object({
+  v: z.literal(1),
+  kind: z.literal("export"),
+  exportId: z.string().regex(/^\d{1,20}$/),
+});
+export const ImportMessage = z.discriminatedUnion("kind", [
+  CsvImportMessage,
+  ArchiveImportMessage,
+  ArchiveExportMessage,
+]);
 export type ImportMessage = z.infer<typeof ImportMessage>;

@@ -8,6 +8,7 @@ import { pruneRelayPosts } from "../services/relay-posts";
 import { sweepDeliveryPayloads } from "./delivery-packs";
 import { restartStalledImports } from "../services/imports/jobs";
 import { resumeImports } from "./import-consumer";
+import { resumeExports } from "../services/archive-export/queue";
 
 /**
  * Statuses the cron indexes per run: a bounded step, the size search already uses (a day's backlog
@@ -71,6 +72,7 @@ export async function upkeepJobs(env: Bindings): Promise<[string, () => Promise<
     jobs.push(["relayed posts past their retention", () => pruneRelayPosts(ctx)]);
     jobs.push(["stalled imports", () => restartStalledImports(ctx)]);
     jobs.push(["archive imports left waiting", () => resumeImports(ctx)]);
+    jobs.push(["archive exports left waiting", () => resumeExports(ctx)]);
   }
   return jobs;
 }

@@ -1,4 +1,5 @@
 import { html } from "hono/html";
+import type { HtmlEscapedString } from "hono/utils/html";
 import type { ImportReport } from "../services/archive-import/report";
 import { OWNER_CSP, ownerPage } from "./owner-layout";
 
@@ -81,7 +82,12 @@ function reportCard(r: ImportReport) {
   </section>`;
 }
 
-export function archivePage(csrfToken: string, reports: ImportReport[]) {
+/** `extra`: sections beside the import (the export, web/archive-export-page.ts). */
+export function archivePage(
+  csrfToken: string,
+  reports: ImportReport[],
+  extra: HtmlEscapedString | Promise<HtmlEscapedString> | "" = "",
+) {
   return ownerPage({
     title: "Import an archive",
     csrfToken,
@@ -103,7 +109,7 @@ export function archivePage(csrfToken: string, reports: ImportReport[]) {
           ><p class="error">Uploading needs JavaScript: the archive goes to storage in parts.</p></noscript
         >
       </section>
-      ${reports.map(reportCard)}
+      ${reports.map(reportCard)} ${extra}
       <script src="/admin/archive/upload.js" defer></script>`,
   });
 }

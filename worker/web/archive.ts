@@ -18,7 +18,9 @@ import {
   type ImportJob,
 } from "../services/archive-import/jobs";
 import { importReport, listImports, type ImportReport } from "../services/archive-import/report";
+import { currentExports } from "../services/archive-export/jobs";
 import { ARCHIVE_SCRIPT } from "./archive-script";
+import { exportSection } from "./archive-export-page";
 import { ARCHIVE_CSP, archivePage } from "./archive-page";
 import { ownerSessionOf, requireCsrf, requireOwnerSession } from "./session";
 
@@ -100,7 +102,9 @@ async function reports(ctx: AppEnv["Variables"]["ctx"]): Promise<ImportReport[]>
 
 archiveWeb.get("/admin/archive", async (c) => {
   c.header("content-security-policy", ARCHIVE_CSP);
-  return c.html(archivePage(ownerSessionOf(c).csrfToken, await reports(c.var.ctx)));
+  const csrf = ownerSessionOf(c).csrfToken;
+  const exports = exportSection(csrf, await currentExports(c.var.ctx));
+  return c.html(archivePage(csrf, await reports(c.var.ctx), exports));
 });
 
 archiveWeb.get("/admin/archive/upload.js", (c) => {

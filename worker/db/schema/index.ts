@@ -18,3 +18,4 @@ export * from "./usage";
 export * from "./moves";
 export * from "./imports";
 export * from "./archive-imports";
+export * from "./archive-exports";

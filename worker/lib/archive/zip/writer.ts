@@ -44,7 +44,8 @@ export interface AddOptions {
   zip64?: boolean;
 }
 
-interface Written {
+/** A written entry, as its central directory record needs it (the export keeps these across chunks). */
+export interface Written {
   name: Uint8Array;
   method: number;
   dos: { date: number; time: number };
@@ -94,25 +95,7 @@ export class ZipWriter {
     const dos = toDosDateTime(options.modified ?? new Date());
     const offset = this.offset;
 
-    const header = new Uint8Array(LOCAL_SIZE + nameBytes.length + (zip64 ? 20 : 0));
-    putU32(header, 0, SIG_LOCAL);
-    putU16(header, 4, zip64 ? 45 : 20);
-    putU16(header, 6, FLAG_DESCRIPTOR | FLAG_UTF8);
-    putU16(header, 8, method);
-    putU16(header, 10, dos.time);
-    putU16(header, 12, dos.date);
-    // CRC and sizes follow in the data descriptor; ZIP64 headers mark the sizes and carry zeros.
-    if (zip64) {
-      putU32(header, 18, MAX_U32);
-      putU32(header, 22, MAX_U32);
-    }
-    putU16(header, 26, nameBytes.length);
-    putU16(header, 28, zip64 ? 20 : 0);
-    header.set(nameBytes, LOCAL_SIZE);
-    if (zip64) {
-      putU16(header, LOCAL_SIZE + nameBytes.length, EXTRA_ZIP64);
-      putU16(header, LOCAL_SIZE + nameBytes.length + 2, 16);
-    }
+    const header = localHeader(nameBytes, method, dos, zip64);
     await this.emit(header);
 
     let crc = 0;
@@ -144,16 +127,7 @@ export class ZipWriter {
       throw tooLarge(`ZIP entry ${name} passed 4 GiB without zip64: true`);
     }
 
-    const descriptor = new Uint8Array(zip64 ? 24 : 16);
-    putU32(descriptor, 0, SIG_DESCRIPTOR);
-    putU32(descriptor, 4, crc);
-    if (zip64) {
-      putU64(descriptor, 8, compressedSize);
-      putU64(descriptor, 16, size);
-    } else {
-      putU32(descriptor, 8, compressedSize);
-      putU32(descriptor, 12, size);
-    }
+    const descriptor = dataDescriptor(crc, size, compressedSize, zip64);
     await this.emit(descriptor);
     this.written.push({ name: nameBytes, method, dos, crc, size, compressedSize, offset, zip64, directory });
   }
@@ -180,29 +154,7 @@ export class ZipWriter {
     const cdSize = this.offset - cdOffset;
     const count = this.written.length;
 
-    const zip64End = this.options.forceZip64 || count >= MAX_U16 || cdOffset >= MAX_U32 || cdSize >= MAX_U32;
-    if (zip64End) {
-      const end64 = new Uint8Array(EOCD64_SIZE + LOCATOR64_SIZE);
-      putU32(end64, 0, SIG_EOCD64);
-      putU64(end64, 4, EOCD64_SIZE - 12);
-      putU16(end64, 12, (3 << 8) | 45);
-      putU16(end64, 14, 45);
-      putU64(end64, 24, count);
-      putU64(end64, 32, count);
-      putU64(end64, 40, cdSize);
-      putU64(end64, 48, cdOffset);
-      putU32(end64, EOCD64_SIZE, SIG_LOCATOR64);
-      putU64(end64, EOCD64_SIZE + 8, this.offset);
-      putU32(end64, EOCD64_SIZE + 16, 1);
-      await this.emit(end64);
-    }
-    const end = new Uint8Array(EOCD_SIZE);
-    putU32(end, 0, SIG_EOCD);
-    putU16(end, 8, zip64End ? MAX_U16 : count);
-    putU16(end, 10, zip64End ? MAX_U16 : count);
-    putU32(end, 12, zip64End ? MAX_U32 : cdSize);
-    putU32(end, 16, zip64End ? MAX_U32 : cdOffset);
-    await this.emit(end);
+    await this.emit(endRecords(count, cdOffset, cdSize, this.options.forceZip64 ?? false));
     await this.sink.close();
     return { size: this.offset, entries: count };
   }
@@ -213,7 +165,8 @@ export class ZipWriter {
   }
 }
 
-function centralRecord(w: Written): Uint8Array {
+/** The central directory record of a written entry. */
+export function centralRecord(w: Written): Uint8Array {
   const bigSizes = w.zip64 || w.size >= MAX_U32 || w.compressedSize >= MAX_U32;
   const bigOffset = w.offset >= MAX_U32;
   const extraLength = bigSizes || bigOffset ? 4 + (bigSizes ? 16 : 0) + (bigOffset ? 8 : 0) : 0;
@@ -247,4 +200,79 @@ function centralRecord(w: Written): Uint8Array {
     if (bigOffset) putU64(r, at, w.offset);
   }
   return r;
+}
+
+/** An entry's local header: CRC and sizes follow in the data descriptor (ZIP64 headers mark the sizes). */
+export function localHeader(
+  nameBytes: Uint8Array,
+  method: number,
+  dos: { date: number; time: number },
+  zip64: boolean,
+): Uint8Array {
+  const header = new Uint8Array(LOCAL_SIZE + nameBytes.length + (zip64 ? 20 : 0));
+  putU32(header, 0, SIG_LOCAL);
+  putU16(header, 4, zip64 ? 45 : 20);
+  putU16(header, 6, FLAG_DESCRIPTOR | FLAG_UTF8);
+  putU16(header, 8, method);
+  putU16(header, 10, dos.time);
+  putU16(header, 12, dos.date);
+  if (zip64) {
+    putU32(header, 18, MAX_U32);
+    putU32(header, 22, MAX_U32);
+  }
+  putU16(header, 26, nameBytes.length);
+  putU16(header, 28, zip64 ? 20 : 0);
+  header.set(nameBytes, LOCAL_SIZE);
+  if (zip64) {
+    putU16(header, LOCAL_SIZE + nameBytes.length, EXTRA_ZIP64);
+    putU16(header, LOCAL_SIZE + nameBytes.length + 2, 16);
+  }
+  return header;
+}
+
+/** The data descriptor after an entry's data. */
+export function dataDescriptor(
+  crc: number,
+  size: number,
+  compressedSize: number,
+  zip64: boolean,
+): Uint8Array {
+  const descriptor = new Uint8Array(zip64 ? 24 : 16);
+  putU32(descriptor, 0, SIG_DESCRIPTOR);
+  putU32(descriptor, 4, crc);
+  if (zip64) {
+    putU64(descriptor, 8, compressedSize);
+    putU64(descriptor, 16, size);
+  } else {
+    putU32(descriptor, 8, compressedSize);
+    putU32(descriptor, 12, size);
+  }
+  return descriptor;
+}
+
+/** The end records after a central directory of `count` entries (ZIP64 ones where needed). */
+export function endRecords(count: number, cdOffset: number, cdSize: number, forceZip64: boolean): Uint8Array {
+  const zip64End = forceZip64 || count >= MAX_U16 || cdOffset >= MAX_U32 || cdSize >= MAX_U32;
+  const out = new Uint8Array((zip64End ? EOCD64_SIZE + LOCATOR64_SIZE : 0) + EOCD_SIZE);
+  if (zip64End) {
+    const end64 = out;
+    putU32(end64, 0, SIG_EOCD64);
+    putU64(end64, 4, EOCD64_SIZE - 12);
+    putU16(end64, 12, (3 << 8) | 45);
+    putU16(end64, 14, 45);
+    putU64(end64, 24, count);
+    putU64(end64, 32, count);
+    putU64(end64, 40, cdSize);
+    putU64(end64, 48, cdOffset);
+    putU32(end64, EOCD64_SIZE, SIG_LOCATOR64);
+    putU64(end64, EOCD64_SIZE + 8, cdOffset + cdSize);
+    putU32(end64, EOCD64_SIZE + 16, 1);
+  }
+  const end = out.subarray(zip64End ? EOCD64_SIZE + LOCATOR64_SIZE : 0);
+  putU32(end, 0, SIG_EOCD);
+  putU16(end, 8, zip64End ? MAX_U16 : count);
+  putU16(end, 10, zip64End ? MAX_U16 : count);
+  putU32(end, 12, zip64End ? MAX_U32 : cdSize);
+  putU32(end, 16, zip64End ? MAX_U32 : cdOffset);
+  return out;
 }

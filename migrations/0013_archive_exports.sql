@@ -1,0 +1,21 @@
+CREATE TABLE `archive_exports` (
+	`id` text PRIMARY KEY NOT NULL,
+	`state` text DEFAULT 'queued' NOT NULL,
+	`phase` text DEFAULT 'actor' NOT NULL,
+	`cursor` text,
+	`snapshot` text NOT NULL,
+	`key` text NOT NULL,
+	`upload_id` text NOT NULL,
+	`writer` text NOT NULL,
+	`statuses_total` integer DEFAULT 0 NOT NULL,
+	`statuses_done` integer DEFAULT 0 NOT NULL,
+	`media_done` integer DEFAULT 0 NOT NULL,
+	`skips` text DEFAULT '[]' NOT NULL,
+	`size` integer,
+	`lease_until` text,
+	`failures` integer DEFAULT 0 NOT NULL,
+	`error` text,
+	`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) NOT NULL,
+	`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) NOT NULL,
+	`finished_at` text
+);
