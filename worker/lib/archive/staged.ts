@@ -121,7 +121,7 @@ export class StagedObject {
 
   /** True when the next part can be uploaded: a whole part's bytes are final, or the rest once sealed. */
   get partReady(): boolean {
-    const final = this.state.sealed ? this.size : this.state.streams[0]!.reduce((a, b) => a + b, 0);
+    const final = this.state.sealed ? this.size : (this.state.streams[0] ?? []).reduce((a, b) => a + b, 0);
     const left = final - this.uploaded;
     return left >= this.partSize || (this.state.sealed && left > 0);
   }
