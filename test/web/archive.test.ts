@@ -9,7 +9,7 @@ import { consumeImport } from "../../worker/queues/import-consumer";
 import type { ImportMessage } from "../../worker/queues/messages";
 import { resumeImports } from "../../worker/queues/import-consumer";
 import { BASE, request, testCtx } from "../helpers/app";
-import { PNG, create, outbox, zipOf } from "../services/archive-import/archive";
+import { PNG, create, outbox, tarGzOf, zipOf } from "../services/archive-import/archive";
 import { sha256 } from "../lib/archive/fixtures";
 import { BROWSER, signIn } from "./owner-session";
 
@@ -200,5 +200,82 @@ describe("uploading an archive from the owner's page", () => {
       { v: 1, kind: "archive", importId: created.id },
       { contentType: "json" },
     );
+  });
+
+  it("takes a .tar.gz by its first bytes, shows its conversion, and refuses what is neither", async () => {
+    const hex = (b: Uint8Array) =>
+      Array.from(b.subarray(0, 16), (x) => x.toString(16).padStart(2, "0")).join("");
+    const create_ = (filename: string, size: number, head?: string) =>
+      call(
+        "POST",
+        "/admin/api/archive/uploads",
+        JSON.stringify({ filename, size, head }),
+        "application/json",
+      );
+
+    // Not by its name: a PNG called archive.zip is refused before any byte is sent.
+    const png = await create_("archive.zip", PNG.length, hex(PNG));
+    expect(png.status).toBe(422);
+    expect((await json(png)).error).toMatch(/neither a \.zip nor a \.tar\.gz/);
+
+    const bytes = await tarGzOf({
+      "outbox.json": outbox([
+        create(1, { attachment: [{ type: "Document", url: "/system/media_attachments/files/1/a.png" }] }),
+      ]),
+      "media_attachments/files/1/a.png": PNG,
+    });
+    const zipLike = await json(await create_("old.zip", bytes.length));
+    // An upload started as a ZIP (no first bytes given: an older page) refuses a gzip part 1.
+    const mismatch = await call(
+      "PUT",
+      `/admin/api/archive/uploads/${zipLike.id}/parts/1`,
+      bytes,
+      "application/octet-stream",
+    );
+    expect(mismatch.status).toBe(422);
+    expect((await json(mismatch)).error).toBe(
+      "This file is a tar.gz archive, but its upload was started as a zip one",
+    );
+
+    const created = await create_("archive.bin", bytes.length, hex(bytes));
+    expect(created.status).toBe(201);
+    const upload = await json(created);
+    expect(upload.container).toBe("tar.gz");
+    const part = await call(
+      "PUT",
+      `/admin/api/archive/uploads/${upload.id}/parts/1`,
+      bytes,
+      "application/octet-stream",
+    );
+    expect(part.status).toBe(200);
+    const send = vi.spyOn(env.IMPORT_QUEUE, "send");
+    expect((await call("POST", `/admin/api/archive/uploads/${upload.id}/complete`)).status).toBe(200);
+    expect(await env.MEDIA.head(`imports/${upload.id}.tar.gz`)).not.toBeNull();
+
+    const consume = async () => {
+      const batch = createMessageBatch<ImportMessage>("perch-import", [
+        { id: "m", timestamp: new Date(), attempts: 1, body: { v: 1, kind: "archive", importId: upload.id } },
+      ]);
+      send.mockClear();
+      await consumeImport(batch, env);
+      return send.mock.calls.length > 0;
+    };
+    expect(await consume()).toBe(true);
+    // One chunk in: the conversion is under way, and the page says how far.
+    const page = await request("/admin/archive", { headers: { ...BROWSER, cookie: session.cookie } });
+    const text = await page.text();
+    expect(text).toMatch(/Converting the \.tar\.gz archive before importing it: \d+% \(\d+ of \d+ bytes\)/);
+    const during = await json(await call("GET", `/admin/api/archive/imports/${upload.id}`));
+    expect(during.conversion).toMatchObject({ total: bytes.length });
+    let rounds = 0;
+    while ((await consume()) && rounds++ < 50) {}
+    const report = await json(await call("GET", `/admin/api/archive/imports/${upload.id}`));
+    expect(report).toMatchObject({
+      state: "done",
+      conversion: null,
+      posts: { imported: 1 },
+      media: { imported: 1 },
+    });
+    expect(await env.MEDIA.head(`imports/${upload.id}.tar.gz`)).toBeNull();
   });
 });

@@ -22,6 +22,7 @@ function reportCard(r: ImportReport) {
       ${STATES[r.state] ?? r.state} · started ${r.createdAt}${r.finishedAt ? ` · ended ${r.finishedAt}` : ""}
     </p>
     ${r.error ? html`<p class="error" role="alert">${r.error}</p>` : ""}
+    ${r.conversion ? conversion(r.conversion) : ""}
     <table class="figures">
       <tr>
         <th>Kind</th>
@@ -82,6 +83,15 @@ function reportCard(r: ImportReport) {
   </section>`;
 }
 
+/** A .tar.gz is turned into a ZIP first: how far that is, in bytes of the archive walked. */
+function conversion(c: NonNullable<ImportReport["conversion"]>) {
+  const percent = c.total > 0 ? Math.floor((100 * c.walked) / c.total) : 0;
+  return html`<p>
+    Converting the .tar.gz archive before importing it: ${percent}% (${c.walked} of ${c.total} bytes)
+    <progress value="${c.walked}" max="${c.total}"></progress>
+  </p>`;
+}
+
 /** `extra`: sections beside the import (the export, web/archive-export-page.ts). */
 export function archivePage(
   csrfToken: string,
@@ -99,8 +109,13 @@ export function archivePage(
       </p>
       <section class="card" id="archive-upload" data-csrf="${csrfToken}">
         <form>
-          <label for="archive-file">The archive (.zip) you downloaded from your old server</label>
-          <input id="archive-file" type="file" accept=".zip,application/zip" required />
+          <label for="archive-file">The archive (.zip or .tar.gz) you downloaded from your old server</label>
+          <input
+            id="archive-file"
+            type="file"
+            accept=".zip,.tar.gz,.tgz,application/zip,application/gzip"
+            required
+          />
           <button class="primary" type="submit">Upload and import</button>
         </form>
         <progress value="0" max="1"></progress>

@@ -40,8 +40,11 @@ export const ARCHIVE_SCRIPT = `"use strict";
         if (upload && upload.state !== "uploading") upload = null;
       }
       if (!upload) {
+        // The first bytes tell the server whether this is a .zip or a .tar.gz (not the file's name).
+        const first = new Uint8Array(await file.slice(0, 16).arrayBuffer());
+        const head = Array.from(first, (b) => b.toString(16).padStart(2, "0")).join("");
         upload = await call("POST", "/admin/api/archive/uploads",
-          JSON.stringify({ filename: file.name, size: file.size }), "application/json");
+          JSON.stringify({ filename: file.name, size: file.size, head }), "application/json");
         localStorage.setItem(mark, upload.id);
       }
       const done = new Set(upload.uploaded.map((p) => p.partNumber));

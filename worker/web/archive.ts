@@ -7,6 +7,7 @@ import { readJsonBody } from "../lib/json-body";
 import { enqueueArchiveChunk } from "../queues/import-consumer";
 import {
   completeUpload,
+  containerOf,
   createUpload,
   findImport,
   MAX_ARCHIVE_SIZE,
@@ -43,6 +44,12 @@ const asHttp = (e: unknown): never => {
 const NewUpload = z.object({
   filename: z.string().trim().min(1).max(255),
   size: z.number().int().positive().max(MAX_ARCHIVE_SIZE),
+  /** The file's first bytes in hex, which say what it is (see createUpload). */
+  head: z
+    .string()
+    .regex(/^(?:[0-9a-f]{2}){1,32}$/i)
+    .transform((hex) => Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16)))
+    .optional(),
 });
 
 async function uploadEntity(c: { var: AppEnv["Variables"] }, job: ImportJob) {
@@ -53,6 +60,7 @@ async function uploadEntity(c: { var: AppEnv["Variables"] }, job: ImportJob) {
     size: job.size,
     partSize: job.partSize,
     partCount: partCount(job),
+    container: containerOf(job),
     uploaded: job.state === "uploading" ? await uploadedParts(c.var.ctx, job.id) : [],
   };
 }

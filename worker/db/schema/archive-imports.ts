@@ -8,6 +8,8 @@ import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core"
 import { now } from "./defaults";
 
 export type ArchiveImportState = "uploading" | "queued" | "running" | "done" | "failed";
+/** "convert": a .tar.gz being turned into a ZIP (services/archive-import/convert.ts); then "import". */
+export type ArchiveImportPhase = "convert" | "import";
 
 export const archiveImports = sqliteTable("archive_imports", {
   id: text("id").primaryKey(),
@@ -18,6 +20,11 @@ export const archiveImports = sqliteTable("archive_imports", {
   key: text("key").notNull(),
   uploadId: text("upload_id").notNull(),
   partSize: integer("part_size").notNull(),
+  phase: text("phase").$type<ArchiveImportPhase>().notNull().default("import"),
+  /** The conversion's state while the phase is "convert" (convert.ts; JSON, with the walker's checkpoint). */
+  convert: text("convert", { mode: "json" }).$type<unknown>(),
+  /** Bytes of the .tar.gz walked by the conversion so far (of `size`): its progress. */
+  convertedBytes: integer("converted_bytes").notNull().default(0),
   /** Where the next chunk starts in outbox.json (the chunk source's checkpoint, JSON); null: at the start. */
   checkpoint: text("checkpoint", { mode: "json" }).$type<unknown>(),
   /** Items already read from the outbox but not yet imported (a chunk's media budget ran out). */

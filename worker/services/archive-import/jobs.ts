@@ -8,6 +8,7 @@
 import { and, asc, eq, inArray, isNull, lt, or } from "drizzle-orm";
 import type { Ctx } from "../../context";
 import { archiveImports, archiveUploadParts } from "../../db/schema";
+import { CONTAINERS, detectContainer, MAGIC_BYTES, type Container } from "../../lib/archive/container";
 import { newId } from "../../lib/ids";
 
 /** Parts of 10 MiB: R2 wants every part but the last at least 5 MiB and all of one size. */
@@ -34,14 +35,31 @@ export function partLength(job: Pick<ImportJob, "size" | "partSize">, n: number)
   return n < partCount(job) ? job.partSize : job.size - (partCount(job) - 1) * job.partSize;
 }
 
-export async function createUpload(ctx: Ctx, input: { filename: string; size: number }): Promise<ImportJob> {
+const NOT_AN_ARCHIVE =
+  "This file is neither a .zip nor a .tar.gz archive: upload the archive your old server let you download";
+
+/** The container an upload was started as, from its key (which its first bytes decided). */
+export const containerOf = (job: Pick<ImportJob, "key">): Container =>
+  job.key.endsWith(`.${CONTAINERS["tar.gz"].ext}`) ? "tar.gz" : "zip";
+
+/**
+ * Starts an upload. `head` is the file's first bytes (the page reads them before sending anything):
+ * they, not the filename, say whether it is a ZIP or a .tar.gz, which names the R2 key and decides
+ * whether the job first converts it (phase "convert"). Without them (an older page) it is taken for a
+ * ZIP; either way part 1 must start with that container's magic when it arrives.
+ */
+export async function createUpload(
+  ctx: Ctx,
+  input: { filename: string; size: number; head?: Uint8Array },
+): Promise<ImportJob> {
   if (input.size > MAX_ARCHIVE_SIZE)
     throw new UploadError(413, `An archive may be at most ${MAX_ARCHIVE_SIZE} bytes`);
+  const container = input.head ? detectContainer(input.head) : "zip";
+  if (!container) throw new UploadError(422, NOT_AN_ARCHIVE);
   const id = newId();
-  const key = `imports/${id}.zip`;
-  const upload = await ctx.env.MEDIA.createMultipartUpload(key, {
-    httpMetadata: { contentType: "application/zip" },
-  });
+  const { ext, type } = CONTAINERS[container];
+  const key = `imports/${id}.${ext}`;
+  const upload = await ctx.env.MEDIA.createMultipartUpload(key, { httpMetadata: { contentType: type } });
   const [job] = await ctx.db
     .insert(archiveImports)
     .values({
@@ -51,6 +69,7 @@ export async function createUpload(ctx: Ctx, input: { filename: string; size: nu
       key,
       uploadId: upload.uploadId,
       partSize: PART_SIZE,
+      phase: container === "tar.gz" ? "convert" : "import",
     })
     .returning();
   if (!job) throw new Error("import insert returned no row");
@@ -86,6 +105,7 @@ export async function uploadPart(ctx: Ctx, id: string, n: number, bytes: Uint8Ar
   const want = partLength(job, n);
   if (bytes.length !== want)
     throw new UploadError(422, `Part ${n} must be ${want} bytes, not ${bytes.length}`);
+  if (n === 1) checkMagic(job, bytes);
   const upload = ctx.env.MEDIA.resumeMultipartUpload(job.key, job.uploadId);
   const part = await upload.uploadPart(n, bytes);
   await ctx.db
@@ -95,6 +115,15 @@ export async function uploadPart(ctx: Ctx, id: string, n: number, bytes: Uint8Ar
       target: [archiveUploadParts.importId, archiveUploadParts.partNumber],
       set: { etag: part.etag, size: bytes.length },
     });
+}
+
+/** Part 1 must begin as the container the upload was started as (its key's extension says which). */
+function checkMagic(job: ImportJob, bytes: Uint8Array): void {
+  const found = detectContainer(bytes.subarray(0, MAGIC_BYTES));
+  const want = containerOf(job);
+  if (found === want) return;
+  if (!found) throw new UploadError(422, NOT_AN_ARCHIVE);
+  throw new UploadError(422, `This file is a ${found} archive, but its upload was started as a ${want} one`);
 }
 
 /** Completes the upload once every part is there; the job is then queued for its first chunk. */

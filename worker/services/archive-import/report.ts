@@ -18,6 +18,8 @@ export interface ImportReport {
   createdAt: string;
   finishedAt: string | null;
   itemsRead: number;
+  /** While a .tar.gz is being converted to a ZIP: bytes of it walked, of its size. */
+  conversion: { walked: number; total: number } | null;
   posts: { imported: number; alreadyImported: number; skipped: number };
   media: { imported: number; skipped: number };
   polls: { imported: number };
@@ -64,6 +66,7 @@ export async function importReport(ctx: Ctx, id: string): Promise<ImportReport |
     createdAt: job.createdAt,
     finishedAt: job.finishedAt,
     itemsRead: job.items,
+    conversion: job.phase === "convert" ? { walked: job.convertedBytes, total: job.size } : null,
     posts: { imported: job.postsImported, alreadyImported: job.postsAlready, skipped: skipped("post") },
     media: { imported: job.mediaImported, skipped: skipped("media") },
     polls: { imported: job.pollsImported },

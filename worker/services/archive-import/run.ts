@@ -19,6 +19,7 @@ import { ArchiveError } from "../../lib/archive/errors";
 import { r2Source } from "../../lib/archive/source";
 import { ZipReader, type ZipIndex } from "../../lib/archive/zip/reader";
 import { newId } from "../../lib/ids";
+import { convertChunk, type ConvertOptions } from "./convert";
 import { readItem, type PostPlan } from "./items";
 import { copyCost, copyMedia } from "./media";
 import { outboxChunks } from "./outbox-chunks";
@@ -33,7 +34,7 @@ const MAX_FAILURES = 5;
 
 export type ChunkResult = "more" | "done" | "failed" | "busy" | "none";
 
-export interface ChunkOptions {
+export interface ChunkOptions extends ConvertOptions {
   maxItems?: number;
   maxMediaSubrequests?: number;
 }
@@ -62,6 +63,8 @@ export async function runImportChunk(
     return row && (row.state === "queued" || row.state === "running") ? "busy" : "none";
   }
   try {
+    // A .tar.gz is first turned into a ZIP (convert.ts); from then on the job is a .zip import.
+    if (job.phase === "convert") return await convertChunk(ctx, job, options);
     const write = await prepareChunk(ctx, job, options);
     const { owner } = await ctx.instance();
     const [first, ...rest] = chunkStatements(ctx, owner.id, write);

@@ -66,6 +66,11 @@ export class ResumableGunzip {
     return this.inflater.outputOffset;
   }
 
+  /** Compressed bytes read so far, from the start of the file (how far the walk is, for progress). */
+  get inputPosition(): number {
+    return this.dataStart + this.inflater.inputConsumed;
+  }
+
   /** The next piece (a view, valid until the next call), or null after the last, trailer checked. */
   async read(size = WINDOW): Promise<Uint8Array | null> {
     const piece = await this.inflater.read(size);

@@ -76,6 +76,7 @@ export class TarGzWalker {
     private readonly base: number,
     state: WalkState | null,
     private readonly options: WalkOptions,
+    private readonly sourceSize: number,
   ) {
     this.member_ = state?.member ?? null;
     this.nextIndex = state?.nextIndex ?? 0;
@@ -99,7 +100,14 @@ export class TarGzWalker {
       skip -= skipped;
       return piece.subarray(skipped);
     };
-    return new TarGzWalker(gz, new ByteReader(pull), saved?.state.offset ?? 0, saved?.state ?? null, options);
+    return new TarGzWalker(
+      gz,
+      new ByteReader(pull),
+      saved?.state.offset ?? 0,
+      saved?.state ?? null,
+      options,
+      source.size,
+    );
   }
 
   /** The member whose body is being read, if any (after `next`, or restored from a checkpoint). */
@@ -107,6 +115,11 @@ export class TarGzWalker {
     if (!this.member_) return null;
     const { bodyRead: _, ...member } = this.member_;
     return member;
+  }
+
+  /** Bytes of the .tar.gz consumed so far (approximate: the inflater reads ahead within a piece). */
+  get compressedPosition(): number {
+    return this.gz?.inputPosition ?? this.sourceSize;
   }
 
   /** The next member's header, passing over what is left of the current one; null at the end. */

@@ -24,7 +24,7 @@ import { ArchiveError, tooLarge } from "../errors";
 import { checkEntryName } from "../names";
 import { MIN_PART_SIZE } from "../sink";
 import { MAX_U32, METHOD_DEFLATE, METHOD_STORED, toDosDateTime } from "./format";
-import { centralRecord, dataDescriptor, endRecords, localHeader } from "./writer";
+import { centralRecord, dataDescriptor, endRecords, localHeader } from "./records";
 
 export interface OpenEntry {
   name: string;
@@ -149,7 +149,7 @@ export class ResumableZip {
       await this.emit(value);
     }
     this.closeEntry(nameBytes, method, dos, crc, size, compressedSize, offset);
-    await this.emit(dataDescriptor(crc, size, compressedSize, false));
+    await this.emit(dataDescriptor(crc, compressedSize, size, false));
   }
 
   /** Opens a stored entry that later invocations may go on appending to. */

@@ -10,32 +10,13 @@
  * Readers known to accept the output: this project's ZipReader, Python's zipfile, Info-ZIP unzip
  * (scripts/archive-zip-interop.mjs checks the last two).
  */
-import { concat as join, putU16, putU32, putU64 } from "../bytes";
+import { concat as join } from "../bytes";
 import { crc32 } from "../crc32";
 import { ArchiveError, tooLarge } from "../errors";
 import { checkEntryName } from "../names";
 import type { ByteSink } from "../sink";
-import {
-  CENTRAL_SIZE,
-  EOCD64_SIZE,
-  EOCD_SIZE,
-  EXTRA_ZIP64,
-  FLAG_DESCRIPTOR,
-  FLAG_UTF8,
-  LOCAL_SIZE,
-  LOCATOR64_SIZE,
-  MAX_U16,
-  MAX_U32,
-  METHOD_DEFLATE,
-  METHOD_STORED,
-  SIG_CENTRAL,
-  SIG_DESCRIPTOR,
-  SIG_EOCD,
-  SIG_EOCD64,
-  SIG_LOCAL,
-  SIG_LOCATOR64,
-  toDosDateTime,
-} from "./format";
+import { MAX_U32, METHOD_DEFLATE, METHOD_STORED, toDosDateTime } from "./format";
+import { centralRecord, dataDescriptor, endRecords, localHeader, type EntryRecord } from "./records";
 
 export interface AddOptions {
   method?: "deflate" | "store";
@@ -44,18 +25,7 @@ export interface AddOptions {
   zip64?: boolean;
 }
 
-/** A written entry, as its central directory record needs it (the export keeps these across chunks). */
-export interface Written {
-  name: Uint8Array;
-  method: number;
-  dos: { date: number; time: number };
-  crc: number;
-  size: number;
-  compressedSize: number;
-  offset: number;
-  zip64: boolean;
-  directory: boolean;
-}
+type Written = EntryRecord;
 
 const encoder = new TextEncoder();
 
@@ -127,7 +97,7 @@ export class ZipWriter {
       throw tooLarge(`ZIP entry ${name} passed 4 GiB without zip64: true`);
     }
 
-    const descriptor = dataDescriptor(crc, size, compressedSize, zip64);
+    const descriptor = dataDescriptor(crc, compressedSize, size, zip64);
     await this.emit(descriptor);
     this.written.push({ name: nameBytes, method, dos, crc, size, compressedSize, offset, zip64, directory });
   }
@@ -154,7 +124,7 @@ export class ZipWriter {
     const cdSize = this.offset - cdOffset;
     const count = this.written.length;
 
-    await this.emit(endRecords(count, cdOffset, cdSize, this.options.forceZip64 ?? false));
+    await this.emit(endRecords(count, cdOffset, cdSize, this.options.forceZip64));
     await this.sink.close();
     return { size: this.offset, entries: count };
   }
@@ -163,116 +133,4 @@ export class ZipWriter {
     this.offset += bytes.length;
     await this.sink.write(bytes);
   }
-}
-
-/** The central directory record of a written entry. */
-export function centralRecord(w: Written): Uint8Array {
-  const bigSizes = w.zip64 || w.size >= MAX_U32 || w.compressedSize >= MAX_U32;
-  const bigOffset = w.offset >= MAX_U32;
-  const extraLength = bigSizes || bigOffset ? 4 + (bigSizes ? 16 : 0) + (bigOffset ? 8 : 0) : 0;
-  const r = new Uint8Array(CENTRAL_SIZE + w.name.length + extraLength);
-  putU32(r, 0, SIG_CENTRAL);
-  putU16(r, 4, (3 << 8) | 45); // made by: Unix, spec 4.5
-  putU16(r, 6, extraLength ? 45 : 20);
-  putU16(r, 8, FLAG_DESCRIPTOR | FLAG_UTF8);
-  putU16(r, 10, w.method);
-  putU16(r, 12, w.dos.time);
-  putU16(r, 14, w.dos.date);
-  putU32(r, 16, w.crc);
-  putU32(r, 20, bigSizes ? MAX_U32 : w.compressedSize);
-  putU32(r, 24, bigSizes ? MAX_U32 : w.size);
-  putU16(r, 28, w.name.length);
-  putU16(r, 30, extraLength);
-  // Unix mode in the high half: rw-r--r-- files, rwxr-xr-x directories (plus the DOS directory bit).
-  putU32(r, 38, w.directory ? ((0o40755 << 16) | 0x10) >>> 0 : (0o100644 << 16) >>> 0);
-  putU32(r, 42, bigOffset ? MAX_U32 : w.offset);
-  r.set(w.name, CENTRAL_SIZE);
-  if (extraLength) {
-    let at = CENTRAL_SIZE + w.name.length;
-    putU16(r, at, EXTRA_ZIP64);
-    putU16(r, at + 2, extraLength - 4);
-    at += 4;
-    if (bigSizes) {
-      putU64(r, at, w.size);
-      putU64(r, at + 8, w.compressedSize);
-      at += 16;
-    }
-    if (bigOffset) putU64(r, at, w.offset);
-  }
-  return r;
-}
-
-/** An entry's local header: CRC and sizes follow in the data descriptor (ZIP64 headers mark the sizes). */
-export function localHeader(
-  nameBytes: Uint8Array,
-  method: number,
-  dos: { date: number; time: number },
-  zip64: boolean,
-): Uint8Array {
-  const header = new Uint8Array(LOCAL_SIZE + nameBytes.length + (zip64 ? 20 : 0));
-  putU32(header, 0, SIG_LOCAL);
-  putU16(header, 4, zip64 ? 45 : 20);
-  putU16(header, 6, FLAG_DESCRIPTOR | FLAG_UTF8);
-  putU16(header, 8, method);
-  putU16(header, 10, dos.time);
-  putU16(header, 12, dos.date);
-  if (zip64) {
-    putU32(header, 18, MAX_U32);
-    putU32(header, 22, MAX_U32);
-  }
-  putU16(header, 26, nameBytes.length);
-  putU16(header, 28, zip64 ? 20 : 0);
-  header.set(nameBytes, LOCAL_SIZE);
-  if (zip64) {
-    putU16(header, LOCAL_SIZE + nameBytes.length, EXTRA_ZIP64);
-    putU16(header, LOCAL_SIZE + nameBytes.length + 2, 16);
-  }
-  return header;
-}
-
-/** The data descriptor after an entry's data. */
-export function dataDescriptor(
-  crc: number,
-  size: number,
-  compressedSize: number,
-  zip64: boolean,
-): Uint8Array {
-  const descriptor = new Uint8Array(zip64 ? 24 : 16);
-  putU32(descriptor, 0, SIG_DESCRIPTOR);
-  putU32(descriptor, 4, crc);
-  if (zip64) {
-    putU64(descriptor, 8, compressedSize);
-    putU64(descriptor, 16, size);
-  } else {
-    putU32(descriptor, 8, compressedSize);
-    putU32(descriptor, 12, size);
-  }
-  return descriptor;
-}
-
-/** The end records after a central directory of `count` entries (ZIP64 ones where needed). */
-export function endRecords(count: number, cdOffset: number, cdSize: number, forceZip64: boolean): Uint8Array {
-  const zip64End = forceZip64 || count >= MAX_U16 || cdOffset >= MAX_U32 || cdSize >= MAX_U32;
-  const out = new Uint8Array((zip64End ? EOCD64_SIZE + LOCATOR64_SIZE : 0) + EOCD_SIZE);
-  if (zip64End) {
-    const end64 = out;
-    putU32(end64, 0, SIG_EOCD64);
-    putU64(end64, 4, EOCD64_SIZE - 12);
-    putU16(end64, 12, (3 << 8) | 45);
-    putU16(end64, 14, 45);
-    putU64(end64, 24, count);
-    putU64(end64, 32, count);
-    putU64(end64, 40, cdSize);
-    putU64(end64, 48, cdOffset);
-    putU32(end64, EOCD64_SIZE, SIG_LOCATOR64);
-    putU64(end64, EOCD64_SIZE + 8, cdOffset + cdSize);
-    putU32(end64, EOCD64_SIZE + 16, 1);
-  }
-  const end = out.subarray(zip64End ? EOCD64_SIZE + LOCATOR64_SIZE : 0);
-  putU32(end, 0, SIG_EOCD);
-  putU16(end, 8, zip64End ? MAX_U16 : count);
-  putU16(end, 10, zip64End ? MAX_U16 : count);
-  putU32(end, 12, zip64End ? MAX_U32 : cdSize);
-  putU32(end, 16, zip64End ? MAX_U32 : cdOffset);
-  return out;
 }
