@@ -80,3 +80,29 @@ export const archiveSkips = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.importId, t.item, t.kind, t.ref] })],
 );
+
+/**
+ * The central directory of a job's archive, read into D1 a slice per chunk before its outbox, so a
+ * chunk finds its media by key (names.ts `mediaKey`) with one query instead of re-reading the whole
+ * directory (measured: ~6 µs per entry, 12 ms for 2,000 media and 131 ms for 20,000, far past a Free
+ * invocation). One row per file, the first of a key kept; the rows go when the job ends.
+ * WITHOUT ROWID (added in the migration by hand): the primary key is the table, so a row costs one
+ * written row, not two.
+ */
+export const archiveEntries = sqliteTable(
+  "archive_entries",
+  {
+    importId: text("import_id").notNull(),
+    key: text("key").notNull(),
+    name: text("name").notNull(),
+    method: integer("method").notNull(),
+    flags: integer("flags").notNull(),
+    crc32: integer("crc32").notNull(),
+    compressedSize: integer("compressed_size").notNull(),
+    size: integer("size").notNull(),
+    localHeaderOffset: integer("local_header_offset").notNull(),
+    /** The entry's date, ms since 1970. */
+    modified: integer("modified").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.key] })],
+);
