@@ -223,6 +223,18 @@ describe("importing an archive's posts", () => {
     });
   });
 
+  it("copies at most its media byte budget in a chunk, but one post's media however large", async () => {
+    const id = await queuedImport(await archive());
+    const results = await runAll(id, { maxMediaBytes: PNG.length });
+    // Posts 1–5; post 6 alone (its two images are over the budget); post 8; then the outbox's end.
+    expect(results).toEqual(["more", "more", "more", "done"]);
+    expect(await importReport(testCtx(), id)).toMatchObject({
+      itemsRead: 8,
+      posts: { imported: 7 },
+      media: { imported: 2, skipped: 1 },
+    });
+  });
+
   it("never imports a post twice, in a second run of the same archive either", async () => {
     const bytes = await archive();
     await runAll(await queuedImport(bytes));

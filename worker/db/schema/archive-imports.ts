@@ -18,7 +18,11 @@ export const archiveImports = sqliteTable("archive_imports", {
   key: text("key").notNull(),
   uploadId: text("upload_id").notNull(),
   partSize: integer("part_size").notNull(),
-  /** Where the next chunk starts in outbox.json (the chunk source's checkpoint, JSON); null: at the start. */
+  /**
+   * Where the job stands in its archive (services/archive-import/directory.ts `Position`, JSON): the
+   * central directory and how far it is indexed, outbox.json's entry, and the outbox reader's ~33 KB
+   * checkpoint as base64. Null: at the start.
+   */
   checkpoint: text("checkpoint", { mode: "json" }).$type<unknown>(),
   /** Items already read from the outbox but not yet imported (a chunk's media budget ran out). */
   carry: text("carry", { mode: "json" }).$type<{ index: number; item: unknown }[]>(),

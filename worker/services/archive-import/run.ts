@@ -5,11 +5,12 @@
  * chunk crashed (its lease ran out).
  *
  * Sizing, for the Free plan (10 ms CPU, 50 subrequests, 50 queries per invocation): a chunk reads at
- * most 20 items and copies media worth at most 30 subrequests (a copy is its ranged reads and a put);
- * items past that wait in the job row (`carry`) for the next chunk. Queries: the claim, the lookup of
- * posts already imported, and the batch of about ten statements, whatever the number of posts.
- * Subrequests besides media: the archive's head, its end records and central directory (one ranged
- * read per MB), and outbox.json (one per MB read).
+ * most 20 items or 128 KiB of outbox.json, and copies media worth at most 30 subrequests (a copy is
+ * its ranged reads and a put) and 8 MiB; items past that wait in the job row (`carry`) for the next
+ * chunk. Queries: the claim, the lookup of posts already imported, the lookup of their media files
+ * (directory.ts), and the batch of about ten statements, whatever the number of posts. Subrequests
+ * besides media: one ranged read of outbox.json per 256 KiB of it read. The archive's end records are
+ * read once, its central directory once over the first chunks (400 entries each), into D1.
  */
 import { and, eq, inArray, lt, or, isNull, sql } from "drizzle-orm";
 import type { Ctx } from "../../context";
