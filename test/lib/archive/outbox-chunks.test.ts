@@ -251,4 +251,29 @@ describe("readOutboxChunk", () => {
       "checksum",
     );
   }, 60_000);
+
+  it("with itemsBeforeError, hands out the items before a malformed place, then fails there", async () => {
+    const broken = text.replace('/statuses/100040/activity","type"', '/statuses/100040/activity" "type"');
+    expect(broken).not.toBe(text);
+    for (const method of ["deflate", "store"] as const) {
+      const { source, entry } = await outboxEntry(await zipWith(broken, method));
+      const options = { maxItems: 30, maxOutputBytes: Infinity, itemsBeforeError: true };
+      const first = await readOutboxChunk(source, entry, null, options);
+      expect(first.items.map((i) => i.index)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      // The broken item is the 41st: this chunk gets the ten before it and stops after them.
+      const second = await readOutboxChunk(source, entry, first.checkpoint, options);
+      expect(second.items.map((i) => i.index)).toEqual(Array.from({ length: 10 }, (_, i) => 30 + i));
+      expect(second.items.map((i) => i.item)).toEqual(expectedItems.slice(30, 40));
+      expect(second.done).toBe(false);
+      await expect(readOutboxChunk(source, entry, second.checkpoint, options)).rejects.toThrow(
+        /malformed JSON at byte \d+ \(line 1, column \d+\)/,
+      );
+      // Without the option the chunk fails, its items with it.
+      expect(
+        await failureKind(
+          readOutboxChunk(source, entry, first.checkpoint, { ...options, itemsBeforeError: false }),
+        ),
+      ).toBe("json");
+    }
+  }, 60_000);
 });

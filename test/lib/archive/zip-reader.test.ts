@@ -5,6 +5,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { bytesSource, r2Source, type RandomAccessSource } from "../../../worker/lib/archive/source";
+import { findCentralDirectory } from "../../../worker/lib/archive/zip/end-record";
+import { readEntriesAt, type DirectoryPosition } from "../../../worker/lib/archive/zip/entries";
 import { ZipReader, type ZipEntry } from "../../../worker/lib/archive/zip/reader";
 import { failureKind, fixtures, manifest, readAll, sha256 } from "./fixtures";
 
@@ -98,6 +100,31 @@ describe("ZipReader", () => {
   it("reads a streamed ZIP64 entry with a data descriptor written by Info-ZIP zip", async () => {
     const { entries } = await expectMembers(fixtures.zip64CliZip, "zip64-cli.zip");
     expect(entries[0]!.flags & 8).toBe(8);
+  });
+
+  it("walks the directory in slices resumed from positions, to the same entries as one walk", async () => {
+    for (const bytes of [fixtures.mastodonZip, fixtures.zip64PythonZip, fixtures.zip64CliZip]) {
+      const source = bytesSource(bytes);
+      const whole = await allEntries(await ZipReader.open(source));
+      const cd = await findCentralDirectory(source);
+      const sliced: ZipEntry[] = [];
+      let at: DirectoryPosition = { offset: cd.offset, index: 0 };
+      for (let slices = 0; at.index < cd.entries; slices++) {
+        expect(slices).toBeLessThan(cd.entries);
+        let n = 0;
+        // A tiny window too: records straddle it.
+        for await (const { entry, next } of readEntriesAt(source, cd, at, 64)) {
+          sliced.push(entry);
+          at = next;
+          if (++n === 2) break;
+        }
+      }
+      expect(sliced).toEqual(whole);
+      expect(at.offset).toBe(cd.offset + cd.size);
+      await expect(readEntriesAt(source, cd, { offset: cd.offset - 1, index: 0 }).next()).rejects.toThrow(
+        /outside/,
+      );
+    }
   });
 
   it("reads through R2 ranged gets", async () => {

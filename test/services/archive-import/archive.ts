@@ -60,14 +60,17 @@ export function outbox(items: unknown[]): string {
   });
 }
 
-/** A ZIP of these members, as bytes. */
-export async function zipOf(members: Record<string, string | Uint8Array>): Promise<Uint8Array> {
+/** A ZIP of these members, as bytes; those named in `stored` (and any *.bin) are stored, not deflated. */
+export async function zipOf(
+  members: Record<string, string | Uint8Array>,
+  stored: string[] = [],
+): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const sink: ByteSink = { write: async (c) => void parts.push(c.slice()), close: async () => {} };
   const zip = new ZipWriter(sink);
   for (const [name, data] of Object.entries(members)) {
     // Members named *.bin are stored, not deflated: padding that keeps its size.
-    const method = name.endsWith(".bin") ? ("store" as const) : ("deflate" as const);
+    const method = name.endsWith(".bin") || stored.includes(name) ? ("store" as const) : ("deflate" as const);
     await zip.add(name, typeof data === "string" ? new TextEncoder().encode(data) : data, { method });
   }
   await zip.finish();

@@ -9,6 +9,8 @@ import { d1Usage } from "../../../worker/db/metered";
 import { d1Of } from "../../../worker/db/client";
 import {
   accounts,
+  archiveEntries,
+  archiveImports,
   archivePosts,
   mediaAttachments,
   notifications,
@@ -221,6 +223,18 @@ describe("importing an archive's posts", () => {
     });
   });
 
+  it("copies at most its media byte budget in a chunk, but one post's media however large", async () => {
+    const id = await queuedImport(await archive());
+    const results = await runAll(id, { maxMediaBytes: PNG.length });
+    // Posts 1–5; post 6 alone (its two images are over the budget); post 8; then the outbox's end.
+    expect(results).toEqual(["more", "more", "more", "done"]);
+    expect(await importReport(testCtx(), id)).toMatchObject({
+      itemsRead: 8,
+      posts: { imported: 7 },
+      media: { imported: 2, skipped: 1 },
+    });
+  });
+
   it("never imports a post twice, in a second run of the same archive either", async () => {
     const bytes = await archive();
     await runAll(await queuedImport(bytes));
@@ -278,5 +292,195 @@ describe("importing an archive's posts", () => {
     const id = await queuedImport(await zipOf({ "actor.json": "{}" }));
     expect(await runAll(id)).toEqual(["failed"]);
     expect((await importReport(testCtx(), id))?.error).toMatch(/no outbox\.json/);
+  });
+});
+
+/** A post of ~3 KB of varied words (deflate keeps most of it), with a date of its own. */
+const long = (n: number, object: Record<string, unknown> = {}) =>
+  create(n, {
+    published: new Date(Date.UTC(2022, 0, 1) + n * 60_000).toISOString(),
+    content: `<p>Post ${n}: ${Array.from({ length: 120 }, (_, w) => `w${(n * 7919 + w * 104_729) % 100_003}`).join(" ")} end${n}</p>`,
+    ...object,
+  });
+
+async function jobRow(id: string) {
+  const row = (await testCtx().db.select().from(archiveImports).where(eq(archiveImports.id, id)))[0];
+  if (!row) throw new Error("no job");
+  return row;
+}
+
+describe.each(["deflated", "stored"] as const)("a long outbox.json, %s", (method) => {
+  it(
+    "is imported whole over many chunks, each resuming where the last one stopped",
+    { timeout: 60_000 },
+    async () => {
+      const text = outbox(Array.from({ length: 300 }, (_, i) => long(i + 1)));
+      // Far more than the reader's 16 KiB pieces and a chunk's 128 KiB.
+      expect(text.length).toBeGreaterThan(400 * 1024);
+      const bytes = await zipOf({ "outbox.json": text }, method === "stored" ? ["outbox.json"] : []);
+      const id = await queuedImport(bytes);
+      const heads = vi.spyOn(env.MEDIA, "head");
+      const gets = vi.spyOn(env.MEDIA, "get");
+      const results = await runAll(id, { maxItems: 13 });
+      expect(results.at(-1)).toBe("done");
+      expect(results.length).toBe(Math.ceil(300 / 13));
+      // The job knows its archive's size, and a chunk reads one or two ranges of it (256 KiB at most).
+      expect(heads).not.toHaveBeenCalled();
+      expect(gets.mock.calls.length).toBeLessThanOrEqual(2 * results.length);
+      for (const call of gets.mock.calls)
+        expect(call[1]?.range).toMatchObject({ length: expect.any(Number) });
+      const sizes = gets.mock.calls.map((c) => (c[1]?.range as { length: number }).length);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(256 * 1024);
+
+      const ctx = testCtx();
+      const uris = (await ctx.db.select({ u: archivePosts.oldUri }).from(archivePosts)).map((r) => r.u);
+      expect(uris).toHaveLength(300);
+      expect(new Set(uris)).toEqual(
+        new Set(Array.from({ length: 300 }, (_, i) => `${OLD}/statuses/${i + 1}`)),
+      );
+      expect(await ctx.db.select().from(statuses)).toHaveLength(300);
+      for (const n of [1, 13, 14, 150, 300]) expect((await byOld(n)).status.content).toContain(`end${n}</p>`);
+      expect(await importReport(ctx, id)).toMatchObject({
+        state: "done",
+        itemsRead: 300,
+        posts: { imported: 300 },
+      });
+      expect(await ctx.db.select().from(archiveEntries)).toEqual([]);
+    },
+  );
+});
+
+describe("resuming an import", () => {
+  /** 120 long posts, every tenth with an image. */
+  const withImages = () => {
+    const files: Record<string, Uint8Array> = {};
+    const posts = Array.from({ length: 120 }, (_, i) => {
+      const n = i + 1;
+      if (n % 10) return long(n);
+      files[`media_attachments/files/${n}/original/p.png`] = PNG;
+      const url = `/system/media_attachments/files/${n}/original/p.png`;
+      return long(n, { attachment: [{ type: "Document", mediaType: "image/png", url, name: `Image ${n}` }] });
+    });
+    return zipOf({ "outbox.json": outbox(posts), ...files });
+  };
+
+  async function expectAllOnce(id: string, itemsRead = 120) {
+    const ctx = testCtx();
+    const uris = (await ctx.db.select({ u: archivePosts.oldUri }).from(archivePosts)).map((r) => r.u);
+    expect(uris).toHaveLength(120);
+    expect(new Set(uris).size).toBe(120);
+    expect(await ctx.db.select().from(statuses)).toHaveLength(120);
+    expect(await ctx.db.select().from(mediaAttachments)).toHaveLength(12);
+    expect((await env.MEDIA.list({ prefix: "media/" })).objects).toHaveLength(12);
+    const me = (
+      await ctx.db
+        .select()
+        .from(accounts)
+        .where(eq(accounts.id, (await ctx.instance()).owner.id))
+    )[0];
+    expect(me?.statusesCount).toBe(120);
+    expect(await importReport(ctx, id)).toMatchObject({
+      state: "done",
+      itemsRead,
+      media: { imported: 12 },
+    });
+    expect(await ctx.db.select().from(archiveEntries)).toEqual([]);
+  }
+
+  it(
+    "loses nothing and duplicates nothing when chunks crash after reading, before their batch",
+    { timeout: 60_000 },
+    async () => {
+      const id = await queuedImport(await withImages());
+      const ctx = testCtx();
+      const d1 = d1Of(ctx.db);
+      const real = d1.batch.bind(d1);
+      let n = 0;
+      vi.spyOn(d1, "batch").mockImplementation(async (statements) => {
+        // Every third chunk dies once, its items read and its media copied, its batch not committed.
+        if (statements.length > 2 && ++n % 3 === 0) throw new Error("the isolate went away");
+        return real(statements);
+      });
+      const results: string[] = [];
+      for (let i = 0; i < 100 && results.at(-1) !== "done"; i++) {
+        results.push(await runImportChunk(ctx, id, { maxItems: 9 }).catch((e: Error) => e.message));
+      }
+      expect(results.filter((r) => r === "the isolate went away").length).toBeGreaterThanOrEqual(3);
+      expect(results.at(-1)).toBe("done");
+      await expectAllOnce(id);
+      expect(await importReport(ctx, id)).toMatchObject({ posts: { imported: 120, alreadyImported: 0 } });
+    },
+  );
+
+  it(
+    "imports nothing twice when a chunk runs again from a checkpoint already passed",
+    { timeout: 60_000 },
+    async () => {
+      const id = await queuedImport(await withImages());
+      const ctx = testCtx();
+      const options = { maxItems: 11 };
+      expect(await runImportChunk(ctx, id, options)).toBe("more");
+      expect(await runImportChunk(ctx, id, options)).toBe("more");
+      const passed = await jobRow(id);
+      expect(passed.checkpoint).not.toBeNull();
+      expect(await runImportChunk(ctx, id, options)).toBe("more");
+      expect(await runImportChunk(ctx, id, options)).toBe("more");
+      // As if a chunk from two chunks ago ran once more: the same items again.
+      await ctx.db
+        .update(archiveImports)
+        .set({ checkpoint: passed.checkpoint, carry: passed.carry })
+        .where(eq(archiveImports.id, id));
+      expect((await runAll(id, options)).at(-1)).toBe("done");
+      // The 22 items read twice are counted twice, and found imported the second time.
+      await expectAllOnce(id, 142);
+      const report = await importReport(ctx, id);
+      expect(report?.posts.imported).toBe(120);
+      expect(report?.posts.alreadyImported).toBe(22);
+    },
+  );
+
+  it("reads a large central directory into D1 over several chunks, then finds the media there", async () => {
+    const padding: Record<string, string> = {};
+    for (let i = 0; i < 9; i++) padding[`padding/${i}.txt`] = `file ${i}`;
+    const id = await queuedImport(
+      await zipOf({
+        ...padding,
+        "outbox.json": outbox(thread),
+        "media_attachments/files/1/a.png": PNG,
+        "system/media_attachments/files/2/b.png": PNG,
+      }),
+    );
+    const ctx = testCtx();
+    const options = { maxIndexEntries: 4, maxItems: 3 };
+    // 12 entries: three chunks that only index, the last of them finding all 12 (no directories).
+    for (const stored of [4, 8, 12]) {
+      expect(await runImportChunk(ctx, id, options)).toBe("more");
+      expect(await ctx.db.select().from(archiveEntries).where(eq(archiveEntries.importId, id))).toHaveLength(
+        stored,
+      );
+      expect(await ctx.db.select().from(statuses)).toHaveLength(0);
+    }
+    expect((await runAll(id, options)).at(-1)).toBe("done");
+    expect(await importReport(ctx, id)).toMatchObject({
+      itemsRead: 8,
+      posts: { imported: 7 },
+      media: { imported: 2, skipped: 1 },
+    });
+    expect((await byOld(6)).status.attachments.map((a) => a.name)).toEqual(["A bird", "Another"]);
+    expect(await ctx.db.select().from(archiveEntries)).toEqual([]);
+  });
+
+  it("takes the items before a malformed place in one chunk, then fails there with nothing half-written", async () => {
+    const good = outbox([long(1), long(2), long(3), long(4)]);
+    const text = good.replace('/statuses/3/activity","type"', '/statuses/3/activity" "type"');
+    expect(text).not.toBe(good);
+    const id = await queuedImport(await zipOf({ "outbox.json": text, "media_attachments/x.png": PNG }));
+    expect(await runAll(id)).toEqual(["more", "failed"]);
+    const report = await importReport(testCtx(), id);
+    expect(report).toMatchObject({ state: "failed", itemsRead: 2, posts: { imported: 2 } });
+    expect(report?.error).toMatch(/malformed JSON at byte \d+ \(line 1, column \d+\)/);
+    const uris = (await testCtx().db.select().from(archivePosts)).map((r) => r.oldUri);
+    expect(uris.sort()).toEqual([`${OLD}/statuses/1`, `${OLD}/statuses/2`]);
+    expect(await testCtx().db.select().from(archiveEntries)).toEqual([]);
   });
 });

@@ -25,7 +25,11 @@ export const archiveImports = sqliteTable("archive_imports", {
   convert: text("convert", { mode: "json" }).$type<unknown>(),
   /** Bytes of the .tar.gz walked by the conversion so far (of `size`): its progress. */
   convertedBytes: integer("converted_bytes").notNull().default(0),
-  /** Where the next chunk starts in outbox.json (the chunk source's checkpoint, JSON); null: at the start. */
+  /**
+   * Where the job stands in its archive (services/archive-import/directory.ts `Position`, JSON): the
+   * central directory and how far it is indexed, outbox.json's entry, and the outbox reader's ~33 KB
+   * checkpoint as base64. Null: at the start.
+   */
   checkpoint: text("checkpoint", { mode: "json" }).$type<unknown>(),
   /** Items already read from the outbox but not yet imported (a chunk's media budget ran out). */
   carry: text("carry", { mode: "json" }).$type<{ index: number; item: unknown }[]>(),
@@ -86,4 +90,30 @@ export const archiveSkips = sqliteTable(
     reason: text("reason").notNull(),
   },
   (t) => [primaryKey({ columns: [t.importId, t.item, t.kind, t.ref] })],
+);
+
+/**
+ * The central directory of a job's archive, read into D1 a slice per chunk before its outbox, so a
+ * chunk finds its media by key (names.ts `mediaKey`) with one query instead of re-reading the whole
+ * directory (measured: ~6 µs per entry, 12 ms for 2,000 media and 131 ms for 20,000, far past a Free
+ * invocation). One row per file, the first of a key kept; the rows go when the job ends.
+ * WITHOUT ROWID (added in the migration by hand): the primary key is the table, so a row costs one
+ * written row, not two.
+ */
+export const archiveEntries = sqliteTable(
+  "archive_entries",
+  {
+    importId: text("import_id").notNull(),
+    key: text("key").notNull(),
+    name: text("name").notNull(),
+    method: integer("method").notNull(),
+    flags: integer("flags").notNull(),
+    crc32: integer("crc32").notNull(),
+    compressedSize: integer("compressed_size").notNull(),
+    size: integer("size").notNull(),
+    localHeaderOffset: integer("local_header_offset").notNull(),
+    /** The entry's date, ms since 1970. */
+    modified: integer("modified").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.key] })],
 );

@@ -21,11 +21,23 @@ export function bytesSource(bytes: Uint8Array): RandomAccessSource {
   };
 }
 
-/** A source over an R2 object; `size` comes from a head() the caller already made (or makes here). */
-export async function r2Source(bucket: R2Bucket, key: string): Promise<RandomAccessSource> {
-  const head = await bucket.head(key);
-  if (!head) throw new ArchiveError("source", `no object ${key}`);
-  const size = head.size;
+/**
+ * A source over an R2 object; `size` comes from a head() made here, or from the caller when it knows
+ * it already (an import job records its archive's size, checked when the upload completed), which
+ * saves that subrequest.
+ */
+export async function r2Source(
+  bucket: R2Bucket,
+  key: string,
+  knownSize?: number,
+): Promise<RandomAccessSource> {
+  let found = knownSize;
+  if (found === undefined) {
+    const head = await bucket.head(key);
+    if (!head) throw new ArchiveError("source", `no object ${key}`);
+    found = head.size;
+  }
+  const size = found;
   return {
     size,
     read: async (offset, length) => {

@@ -80,13 +80,15 @@ export async function convertChunk(ctx: Ctx, job: ImportJob, options: ConvertOpt
     throw await failed(staged, e);
   }
   // Walked and uploaded: the ZIP takes the .tar.gz's place.
-  await staged.complete();
+  const zip = await staged.complete();
   await bucket.delete(job.key);
   await ctx.db
     .update(archiveImports)
     .set({
       phase: "import",
       key,
+      // From here the job's archive is the ZIP, and its chunks read it knowing its size.
+      size: zip.size,
       convert: null,
       convertedBytes: job.size,
       checkpoint: null,

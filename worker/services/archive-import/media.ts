@@ -9,18 +9,19 @@
  */
 import type { Ctx } from "../../context";
 import { ArchiveError } from "../../lib/archive/errors";
-import type { ZipIndex, ZipReader } from "../../lib/archive/zip/reader";
+import type { ZipReader } from "../../lib/archive/zip/reader";
 import { newId } from "../../lib/ids";
 import { SNIFF_BYTES, sniff } from "../../lib/media/sniff";
 import { IMAGE_SIZE_LIMIT, VIDEO_SIZE_LIMIT } from "../media";
 import { attachmentOf } from "../post-content";
+import type { EntryLookup } from "./directory";
 import type { ArchivedMedia, PostPlan } from "./items";
 import type { CopiedMedia, Skip } from "./writes";
 
 const RANGE = 1024 * 1024;
 
 /** Subrequests a copy costs: its ranged reads and the put. */
-export function copyCost(index: ZipIndex, media: ArchivedMedia[]): number {
+export function copyCost(index: EntryLookup, media: ArchivedMedia[]): number {
   let n = 0;
   for (const m of media) {
     const entry = index.get(m.path);
@@ -29,11 +30,21 @@ export function copyCost(index: ZipIndex, media: ArchivedMedia[]): number {
   return n;
 }
 
+/** Bytes a copy reads and checks: the sizes of the files it will not skip for theirs. */
+export function copyBytes(index: EntryLookup, media: ArchivedMedia[]): number {
+  let n = 0;
+  for (const m of media) {
+    const size = index.get(m.path)?.size ?? 0;
+    if (size <= VIDEO_SIZE_LIMIT) n += size;
+  }
+  return n;
+}
+
 export async function copyMedia(
   ctx: Ctx,
   importId: string,
-  zip: ZipReader,
-  index: ZipIndex,
+  zip: Pick<ZipReader, "open">,
+  index: EntryLookup,
   plan: PostPlan,
 ): Promise<{ media: CopiedMedia[]; skips: Skip[] }> {
   const media: CopiedMedia[] = [];

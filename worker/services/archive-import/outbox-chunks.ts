@@ -1,66 +1,57 @@
 /**
  * The seam between the import job and outbox.json: an "outbox chunk source" takes a checkpoint (null
  * at the start) and gives the next items with the checkpoint after them. The job stores checkpoints
- * as JSON and never looks inside them.
+ * (directory.ts keeps them in the job's position, as base64) and never looks inside them.
  *
- * This implementation is the interim one: its checkpoint is the index of the next item, and each
- * chunk re-reads outbox.json from its start with the reader's `startAt` (earlier items are scanned,
- * not parsed). That costs CPU and ranged reads in proportion to how far in the chunk starts, so on a
- * large outbox it outgrows the Free plan's budgets; a source that checkpoints the inflater and the
- * scanner replaces it here, behind the same interface.
+ * This source resumes where the last chunk stopped (lib/archive/json/outbox-chunks.ts): the checkpoint
+ * (~33 KB) holds the inflate window and the JSON parser's state, so a chunk inflates what it reads and
+ * at most one 16 KiB piece again, however far into the outbox it starts. The same checkpoint gives the
+ * same items, so a chunk that crashed before its batch committed runs again from it.
  */
-import { OutboxReader, type OutboxItem } from "../../lib/archive/json/outbox-reader";
-import type { ZipEntry, ZipReader } from "../../lib/archive/zip/reader";
+import { readOutboxChunk } from "../../lib/archive/json/outbox-chunks";
+import type { OutboxItem } from "../../lib/archive/json/outbox-parser";
+import type { RandomAccessSource } from "../../lib/archive/source";
+import type { ZipEntry } from "../../lib/archive/zip/entries";
 
 export interface OutboxChunk {
   items: OutboxItem[];
   /** Where the next chunk starts: pass it back as is. */
-  checkpoint: unknown;
+  checkpoint: Uint8Array;
   /** True when the outbox has no items after these. */
   done: boolean;
 }
 
 export interface ChunkLimits {
   maxItems: number;
-  /** Inflated bytes a chunk may read at most (a hint the interim source does not need). */
+  /** Inflated bytes a chunk reads before it stops after the item it is in (so one item at least). */
   maxOutputBytes: number;
 }
 
 export interface OutboxChunkSource {
-  read(checkpoint: unknown, limits: ChunkLimits): Promise<OutboxChunk>;
+  read(checkpoint: Uint8Array | null, limits: ChunkLimits): Promise<OutboxChunk>;
 }
-
-const nextIndex = (checkpoint: unknown): number =>
-  typeof checkpoint === "object" && checkpoint !== null && "next" in checkpoint
-    ? Number((checkpoint as { next: unknown }).next) || 0
-    : 0;
 
 /**
  * Items after `checkpoint`. When the outbox turns out malformed after some items of the chunk were
- * read, those items are handed out and the checkpoint stops at the broken one, so the next read
- * fails there: everything before it is imported, nothing from it on.
+ * read, those items are handed out and the checkpoint stops after the last of them, so the next read
+ * fails at the broken one: everything before it is imported, nothing from it on.
+ *
+ * `dataLimit` is where entry data must end in the archive: its central directory's offset.
  */
-export function outboxChunks(zip: ZipReader, entry: ZipEntry): OutboxChunkSource {
+export function outboxChunks(
+  source: RandomAccessSource,
+  entry: ZipEntry,
+  dataLimit: number,
+): OutboxChunkSource {
   return {
-    async read(checkpoint, { maxItems }) {
-      const startAt = nextIndex(checkpoint);
-      const reader = new OutboxReader(zip.open(entry), { startAt });
-      const items: OutboxItem[] = [];
-      let done = true;
-      try {
-        for await (const item of reader.items()) {
-          items.push(item);
-          if (items.length >= maxItems) {
-            done = false;
-            break;
-          }
-        }
-      } catch (e) {
-        if (items.length === 0) throw e;
-        done = false;
-      }
-      const last = items.at(-1);
-      return { items, checkpoint: { next: last ? last.index + 1 : startAt }, done };
+    async read(checkpoint, { maxItems, maxOutputBytes }) {
+      const chunk = await readOutboxChunk(source, entry, checkpoint, {
+        maxItems,
+        maxOutputBytes,
+        dataLimit,
+        itemsBeforeError: true,
+      });
+      return { items: chunk.items, checkpoint: chunk.checkpoint, done: chunk.done };
     },
   };
 }

@@ -18,6 +18,7 @@ import { minIdAt } from "../../lib/ids";
 import { normalizeTag } from "../../lib/text/hashtags";
 import { addressing } from "../post-content";
 import { htmlToPlain } from "../search-index";
+import { deleteEntries, insertEntries, type IndexedEntry } from "./directory";
 import type { PostPlan } from "./items";
 
 /** A media file copied into R2 for a post, ready for its media_attachments row. */
@@ -51,9 +52,12 @@ export interface ChunkWrite {
   /** Items the chunk looked at, and those of them already imported (found before any write). */
   items: number;
   already: number;
+  /** The job's position after this chunk (directory.ts). */
   checkpoint: unknown;
   carry: { index: number; item: unknown }[] | null;
   done: boolean;
+  /** Central directory entries this chunk read, to store for the chunks after it (directory.ts). */
+  entries?: IndexedEntry[];
 }
 
 const LOWER_HALF = 0x7fffn;
@@ -116,6 +120,7 @@ export function chunkStatements(ctx: Ctx, ownerId: string, w: ChunkWrite): D1Pre
   const statusPrefix = u.status("");
   const urlPrefix = u.statusUrl("");
   const out: D1PreparedStatement[] = [];
+  if (w.entries && w.entries.length > 0) out.push(insertEntries(ctx, w.importId, w.entries));
   if (w.posts.length > 0) {
     out.push(
       // The status id is allocated here, as statusIdAt does (one more than the largest id in the lower
@@ -205,6 +210,7 @@ export function chunkStatements(ctx: Ctx, ownerId: string, w: ChunkWrite): D1Pre
         .bind(JSON.stringify(w.skips), w.importId),
     );
   }
+  if (w.done) out.push(deleteEntries(ctx, w.importId));
   out.push(
     d1
       .prepare(

@@ -15,7 +15,7 @@
  *   await store(chunk.items);  // then save chunk.checkpoint, with the items or after them
  */
 import { z } from "zod";
-import { badCheckpoint, tooLarge } from "../errors";
+import { ArchiveError, badCheckpoint, tooLarge } from "../errors";
 import type { RandomAccessSource } from "../source";
 import type { ZipEntry } from "../zip/entries";
 import {
@@ -37,6 +37,14 @@ export interface OutboxChunkOptions extends Omit<OutboxOptions, "startAt"> {
   rangeSize?: number;
   /** Refuse an outbox.json larger than this; default 1 GiB. */
   maxSize?: number;
+  /** Where entry data must end: the central directory's offset (default: the source's size). */
+  dataLimit?: number;
+  /**
+   * When the document turns out malformed (or its entry fails its checks) after this call read some
+   * items, return those items with a checkpoint after the last of them instead of failing: the next
+   * call then fails at once at the broken place. Without it, such a call fails and its items are lost.
+   */
+  itemsBeforeError?: boolean;
 }
 
 export interface OutboxChunk {
@@ -78,6 +86,28 @@ export async function readOutboxChunk(
   if (!(options.maxItems >= 1) || !(options.maxOutputBytes > 0)) {
     throw new RangeError("readOutboxChunk: maxItems and maxOutputBytes must be positive");
   }
+  if (!options.itemsBeforeError) return readChunk(source, entry, checkpoint, options);
+  let read = 0;
+  try {
+    return await readChunk(source, entry, checkpoint, options, () => void read++);
+  } catch (e) {
+    // A source failure may pass on a retry; a bad checkpoint is no place to resume at.
+    if (read === 0 || !(e instanceof ArchiveError) || e.kind === "source" || e.kind === "bad_checkpoint") {
+      throw e;
+    }
+    // The same checkpoint gives the same items, so reading `read` of them again stops just after the
+    // last good one (neither limit was reached before it, or the first call would have returned).
+    return readChunk(source, entry, checkpoint, { ...options, maxItems: read });
+  }
+}
+
+async function readChunk(
+  source: RandomAccessSource,
+  entry: ZipEntry,
+  checkpoint: Uint8Array | null,
+  options: OutboxChunkOptions,
+  onItem?: () => void,
+): Promise<OutboxChunk> {
   const saved = checkpoint ? decodeOutboxCheckpoint(checkpoint, entry) : null;
   const reader = await ResumableEntry.open(source, entry, saved?.entry ?? null, options);
   const parser = new OutboxParser(options);
@@ -109,6 +139,7 @@ export async function readOutboxChunk(
       const item = parser.take();
       if (!item) continue;
       items.push(item);
+      onItem?.();
       if (items.length >= options.maxItems || inflatedBytes >= options.maxOutputBytes) {
         return {
           items,

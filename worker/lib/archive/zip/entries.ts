@@ -29,22 +29,44 @@ export async function* readEntries(
   source: RandomAccessSource,
   cd: CentralDirectory,
 ): AsyncGenerator<ZipEntry> {
+  for await (const { entry } of readEntriesAt(source, cd, { offset: cd.offset, index: 0 })) yield entry;
+}
+
+/** Where a walk of the central directory stands: the next record's offset and number. */
+export interface DirectoryPosition {
+  offset: number;
+  index: number;
+}
+
+/**
+ * The entries from `from` on (a position an earlier walk yielded, or the directory's start), each with
+ * the position after it, so an import can index a large directory a slice per invocation.
+ */
+export async function* readEntriesAt(
+  source: RandomAccessSource,
+  cd: Pick<CentralDirectory, "offset" | "size" | "entries">,
+  from: DirectoryPosition,
+  windowSize = WINDOW,
+): AsyncGenerator<{ entry: ZipEntry; next: DirectoryPosition }> {
   const end = cd.offset + cd.size;
-  let windowStart = cd.offset;
+  if (from.offset < cd.offset || from.offset > end || from.index < 0 || from.index > cd.entries) {
+    throw corrupt(`ZIP central directory position ${from.offset}/${from.index} is outside it`);
+  }
+  let windowStart = from.offset;
   let window: Uint8Array = new Uint8Array(0);
-  let pos = cd.offset;
+  let pos = from.offset;
 
   // Makes [pos, pos + n) available in `window`; a record is at most 46 + 3 * 65535 bytes.
   const need = async (n: number): Promise<Uint8Array> => {
     if (pos + n > end) throw truncated("ZIP central directory entry");
     if (pos + n > windowStart + window.length) {
       windowStart = pos;
-      window = await source.read(pos, Math.min(end - pos, Math.max(WINDOW, n)));
+      window = await source.read(pos, Math.min(end - pos, Math.max(windowSize, n)));
     }
     return window.subarray(pos - windowStart, pos - windowStart + n);
   };
 
-  for (let i = 0; i < cd.entries; i++) {
+  for (let i = from.index; i < cd.entries; i++) {
     const fixed = await need(CENTRAL_SIZE);
     if (u32(fixed, 0) !== SIG_CENTRAL) throw corrupt(`ZIP central directory entry ${i} has a bad signature`);
     const nameLength = u16(fixed, 28);
@@ -52,7 +74,10 @@ export async function* readEntries(
     const commentLength = u16(fixed, 32);
     const record = await need(CENTRAL_SIZE + nameLength + extraLength + commentLength);
     pos += record.length;
-    yield parseEntry(record, nameLength, extraLength, cd.offset);
+    yield {
+      entry: parseEntry(record, nameLength, extraLength, cd.offset),
+      next: { offset: pos, index: i + 1 },
+    };
   }
 }
 
