@@ -11,6 +11,7 @@ export const ARCHIVE_SCRIPT = `"use strict";
   const csrf = root.dataset.csrf;
   const form = root.querySelector("form");
   const input = form.querySelector("input[type=file]");
+  const announce = form.querySelector("input[name=announce]");
   const bar = root.querySelector("progress");
   const status = root.querySelector("[role=status]");
   const call = async (method, path, body, type) => {
@@ -41,7 +42,7 @@ export const ARCHIVE_SCRIPT = `"use strict";
       }
       if (!upload) {
         upload = await call("POST", "/admin/api/archive/uploads",
-          JSON.stringify({ filename: file.name, size: file.size }), "application/json");
+          JSON.stringify({ filename: file.name, size: file.size, announce: announce.checked }), "application/json");
         localStorage.setItem(mark, upload.id);
       }
       const done = new Set(upload.uploaded.map((p) => p.partNumber));

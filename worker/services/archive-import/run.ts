@@ -19,7 +19,8 @@ import { ArchiveError } from "../../lib/archive/errors";
 import { r2Source } from "../../lib/archive/source";
 import { ZipReader, type ZipIndex } from "../../lib/archive/zip/reader";
 import { newId } from "../../lib/ids";
-import { readItem, type PostPlan } from "./items";
+import { runAfterOutbox } from "./after-outbox";
+import { readItem, type BoostPlan, type PostPlan } from "./items";
 import { copyCost, copyMedia } from "./media";
 import { outboxChunks } from "./outbox-chunks";
 import { chunkStatements, type ChunkWrite, type CopiedMedia, type Skip } from "./writes";
@@ -62,11 +63,13 @@ export async function runImportChunk(
     return row && (row.state === "queued" || row.state === "running") ? "busy" : "none";
   }
   try {
+    // Past the outbox: actor.json, likes, bookmarks, the relinks, the announcements (after-outbox.ts).
+    if (job.phase !== "outbox") return await runAfterOutbox(ctx, job);
     const write = await prepareChunk(ctx, job, options);
     const { owner } = await ctx.instance();
     const [first, ...rest] = chunkStatements(ctx, owner.id, write);
     await d1Of(ctx.db).batch([first as D1PreparedStatement, ...rest]);
-    return write.done ? "done" : "more";
+    return "more";
   } catch (e) {
     return recordFailure(ctx, importId, job.failures, e);
   }
@@ -90,9 +93,11 @@ async function prepareChunk(ctx: Ctx, job: Job, options: ChunkOptions): Promise<
   }
   const skips: Skip[] = [];
   const plans: PostPlan[] = [];
+  const boosts: BoostPlan[] = [];
   for (const { index: i, item } of items) {
     const outcome = await readItem(i, item);
     if (outcome.kind === "post") plans.push(outcome.plan);
+    else if (outcome.kind === "boost") boosts.push(outcome.boost);
     else
       skips.push({
         item: i,
@@ -137,6 +142,7 @@ async function prepareChunk(ctx: Ctx, job: Job, options: ChunkOptions): Promise<
     token: newId(),
     posts,
     skips: skips.filter((s) => before(s.item)),
+    boosts: boosts.filter((b) => before(b.item)),
     items: items.length - (carry?.length ?? 0),
     already: plans.filter((p) => known.has(p.oldUri) && before(p.item)).length,
     checkpoint,
