@@ -49,7 +49,7 @@ async function json(res: Response) {
 }
 
 describe("uploading an archive from the owner's page", () => {
-  it("uploads in parts, resumes from the parts already sent, and imports once complete", { timeout: 30_000 }, async () => {
+  it("uploads in parts, resumes from the parts already sent, and imports once complete", async () => {
     const bytes = await zipOf({
       "outbox.json": outbox([
         create(1),
@@ -120,7 +120,12 @@ describe("uploading an archive from the owner's page", () => {
     for (let sent = 1; sent > 0 && steps < 20; steps++) {
       send.mockClear();
       const batch = createMessageBatch<ImportMessage>("perch-import", [
-        { id: `m${steps}`, timestamp: new Date(), attempts: 1, body: { v: 1, kind: "archive", importId: upload.id } },
+        {
+          id: `m${steps}`,
+          timestamp: new Date(),
+          attempts: 1,
+          body: { v: 1, kind: "archive", importId: upload.id },
+        },
       ]);
       await consumeImport(batch, env);
       sent = send.mock.calls.length;
@@ -147,7 +152,7 @@ describe("uploading an archive from the owner's page", () => {
     const script = await request("/admin/archive/upload.js", { headers: { cookie: session.cookie } });
     expect(script.headers.get("content-type")).toMatch(/^text\/javascript/);
     expect(await script.text()).toContain("/admin/api/archive/uploads");
-  });
+  }, 30_000);
 
   it("refuses the routes without a session, without the CSRF token, and with bodies too large", async () => {
     const anonymous = await request("/admin/api/archive/uploads", { method: "POST", body: "{}" });
@@ -293,7 +298,9 @@ describe("an import's card: the old profile, the announce option, discarding", (
     const row = async (id: string) =>
       (await testCtx().db.select().from(archiveImports).where(eq(archiveImports.id, id)))[0];
     expect((await row(created.id))?.announce).toBe(true);
-    expect((await form(`/admin/archive/imports/${created.id}/announce`, { announce: "off" })).status).toBe(303);
+    expect((await form(`/admin/archive/imports/${created.id}/announce`, { announce: "off" })).status).toBe(
+      303,
+    );
     expect((await row(created.id))?.announce).toBe(false);
 
     const id = await queuedImport(await zipOf({ "outbox.json": outbox([create(1)]) }));

@@ -30,11 +30,17 @@ function profileColumn(
     ${images.avatar ? html`<img src="${images.avatar}" alt="Avatar" width="80" height="80" />` : ""}
     <p><strong>${p.name || "(no name)"}</strong></p>
     <div>${raw(p.bio)}</div>
-    ${p.fields.length > 0
-      ? html`<dl>
-          ${p.fields.map((f) => html`<dt>${f.name}</dt><dd>${raw(f.value)}</dd>`)}
-        </dl>`
-      : ""}
+    ${
+      p.fields.length > 0
+        ? html`<dl>
+            ${p.fields.map(
+              (f) =>
+                html`<dt>${f.name}</dt>
+                  <dd>${raw(f.value)}</dd>`,
+            )}
+          </dl>`
+        : ""
+    }
   </div>`;
 }
 
@@ -80,10 +86,12 @@ function announceForm(r: ImportReport, csrf: string) {
   return html`<form method="post" action="${action(r, "announce")}">
     ${csrfField(csrf)}
     <p>
-      ${r.announce.enabled
-        ? html`The public and unlisted posts of this import will be sent to your followers
+      ${
+        r.announce.enabled
+          ? html`The public and unlisted posts of this import will be sent to your followers
             (${r.announce.delivered} so far).`
-        : html`The imported posts stay quiet: nothing is sent to your followers.`}
+          : html`The imported posts stay quiet: nothing is sent to your followers.`
+      }
     </p>
     <p class="warning">${ANNOUNCE_WARNING}</p>
     <input type="hidden" name="announce" value="${r.announce.enabled ? "off" : "on"}" />
@@ -103,9 +111,11 @@ function discardForm(r: ImportReport, csrf: string) {
 }
 
 export function importExtras(r: ImportReport, current: Account, csrf: string) {
-  return html`${r.profile.old ? oldProfile(r, r.profile.old, current, csrf) : ""}
-    ${announceForm(r, csrf)} ${discardForm(r, csrf)}
-    ${r.archiveDeletedAt
+  return html`${r.profile.old ? oldProfile(r, r.profile.old, current, csrf) : ""} ${announceForm(r, csrf)}
+  ${discardForm(r, csrf)}
+  ${
+    r.archiveDeletedAt
       ? html`<p class="muted">The uploaded archive was deleted ${r.archiveDeletedAt}.</p>`
-      : ""}`;
+      : ""
+  }`;
 }

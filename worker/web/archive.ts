@@ -147,7 +147,8 @@ archiveWeb.post("/admin/archive/imports/:id/discard", async (c) => {
 archiveWeb.get("/admin/archive/imports/:id/profile/:kind", async (c) => {
   const kind = c.req.param("kind");
   const job = await findImport(c.var.ctx, importId(c));
-  const key = kind === "avatar" ? job?.profile?.avatarKey : kind === "header" ? job?.profile?.headerKey : null;
+  const key =
+    kind === "avatar" ? job?.profile?.avatarKey : kind === "header" ? job?.profile?.headerKey : null;
   const object = key && job?.profileState === "pending" ? await c.env.MEDIA.get(key) : null;
   if (!object) throw notFound("No such image");
   c.header("content-type", object.httpMetadata?.contentType ?? "application/octet-stream");

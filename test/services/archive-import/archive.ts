@@ -127,7 +127,11 @@ export function actorJson(extra: Record<string, unknown> = {}): string {
     name: "Alice of Old",
     summary: '<p>Bird watcher <script>alert(1)</script><a href="https://birds.example">birds</a></p>',
     attachment: [
-      { type: "PropertyValue", name: "Site", value: '<a href="https://alice.example" rel="me">alice.example</a>' },
+      {
+        type: "PropertyValue",
+        name: "Site",
+        value: '<a href="https://alice.example" rel="me">alice.example</a>',
+      },
       { type: "PropertyValue", name: "Pronouns", value: "she/her" },
     ],
     icon: { type: "Image", mediaType: "image/png", url: "avatar.png" },

@@ -101,7 +101,13 @@ const relinkArchive = () =>
       boostOf(4, `${OLD}/statuses/1`),
       boostOf(5, note(9)),
     ]),
-    "likes.json": uriCollection("likes.json", [note(2), `${OLD}/statuses/2`, note(9), "ftp://x.example/y", note(7)]),
+    "likes.json": uriCollection("likes.json", [
+      note(2),
+      `${OLD}/statuses/2`,
+      note(9),
+      "ftp://x.example/y",
+      note(7),
+    ]),
     "bookmarks.json": uriCollection("bookmarks.json", [note(3), note(8), note(2)]),
   });
 
@@ -206,7 +212,10 @@ describe("re-linking an archive's boosts, likes and bookmarks", () => {
   it("tries a post whose server is down again, and reports it after three tries", async () => {
     const { mock } = await peer();
     const id = await queuedImport(
-      await zipOf({ "outbox.json": outbox([create(1)]), "likes.json": uriCollection("likes.json", [note(6)]) }),
+      await zipOf({
+        "outbox.json": outbox([create(1)]),
+        "likes.json": uriCollection("likes.json", [note(6)]),
+      }),
     );
     expect((await runAll(id, mock)).results.at(-1)).toBe("done");
     expect(mock.calls.filter((r) => r.url === note(6))).toHaveLength(3);
@@ -280,7 +289,11 @@ describe("the old profile in actor.json", () => {
 
   it("reports images it cannot take, and an actor.json that is not an actor", async () => {
     const id = await queuedImport(
-      await zipOf({ "outbox.json": outbox([create(1)]), "actor.json": actorJson(), "avatar.png": "not an image" }),
+      await zipOf({
+        "outbox.json": outbox([create(1)]),
+        "actor.json": actorJson(),
+        "avatar.png": "not an image",
+      }),
     );
     await runAll(id);
     const report = await importReport(testCtx(), id);
@@ -289,7 +302,9 @@ describe("the old profile in actor.json", () => {
       ["profile", "avatar.png", "the avatar is not an image Perch accepts"],
       ["profile", "header.png", "the header is not in the archive"],
     ]);
-    const broken = await queuedImport(await zipOf({ "outbox.json": outbox([create(2)]), "actor.json": "[1" }));
+    const broken = await queuedImport(
+      await zipOf({ "outbox.json": outbox([create(2)]), "actor.json": "[1" }),
+    );
     await runAll(broken);
     const r2 = await importReport(testCtx(), broken);
     expect(r2?.profile).toMatchObject({ state: null, old: null, skipped: 1 });
@@ -299,7 +314,12 @@ describe("the old profile in actor.json", () => {
 describe("announcing an import, and the upload's end", () => {
   const posts = () =>
     zipOf({
-      "outbox.json": outbox([create(1), create(2, {}, "unlisted"), create(3, {}, "private"), create(4, {}, "direct")]),
+      "outbox.json": outbox([
+        create(1),
+        create(2, {}, "unlisted"),
+        create(3, {}, "private"),
+        create(4, {}, "direct"),
+      ]),
     });
 
   async function follower() {

@@ -80,7 +80,8 @@ export async function readArchivedProfile(
   }
   const actor = parsed.data;
   const bio = await sanitizeHtml(actor.summary ?? "");
-  if (htmlToPlain(bio).length > BIO_MAX) skip("actor.json summary", `the bio is cut to ${BIO_MAX} characters`);
+  if (htmlToPlain(bio).length > BIO_MAX)
+    skip("actor.json summary", `the bio is cut to ${BIO_MAX} characters`);
   if (actor.attachment.length > FIELDS_MAX)
     skip("actor.json attachment", `only the first ${FIELDS_MAX} profile fields are kept`);
   const fields: ArchivedProfile["fields"] = [];
@@ -125,9 +126,7 @@ async function stageImage(
   }
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(
-      await new Response(zip.open(entry, { maxSize: AVATAR_SIZE_LIMIT })).arrayBuffer(),
-    );
+    bytes = new Uint8Array(await new Response(zip.open(entry, { maxSize: AVATAR_SIZE_LIMIT })).arrayBuffer());
   } catch (e) {
     if (!(e instanceof ArchiveError) || e.kind === "source") throw e;
     skip(path, `the ${kind} cannot be read: ${e.message}`);
@@ -176,7 +175,10 @@ export async function applyArchivedProfile(ctx: Ctx, importId: string): Promise<
     displayName: profile.name,
     // A bio and field values are stored the way an edit stores them: from text, escaped and linked.
     note: truncate(plainWithLinks(profile.bio), BIO_MAX),
-    fields: profile.fields.map((f) => ({ name: f.name, value: truncate(plainWithLinks(f.value), FIELD_MAX) })),
+    fields: profile.fields.map((f) => ({
+      name: f.name,
+      value: truncate(plainWithLinks(f.value), FIELD_MAX),
+    })),
     avatar: await file(profile.avatarKey, "avatar"),
     header: await file(profile.headerKey, "header"),
   });
@@ -190,12 +192,15 @@ export async function applyArchivedProfile(ctx: Ctx, importId: string): Promise<
  * hashtags keep their text.
  */
 export function plainWithLinks(html: string): string {
-  const linked = html.replace(/<a\s[^>]*href="(https?:\/\/[^"]+)"[^>]*>([\s\S]*?)<\/a>/gi, (whole, href, inner) => {
-    const text = htmlToPlain(inner).replace(/…$/, "");
-    const bare = (u: string) => u.replace(/^https?:\/\//i, "");
-    if (text === "" || /^[#@]/.test(text) || !bare(href).startsWith(bare(text))) return whole;
-    return href; // still entity-encoded: htmlToPlain decodes it with the rest
-  });
+  const linked = html.replace(
+    /<a\s[^>]*href="(https?:\/\/[^"]+)"[^>]*>([\s\S]*?)<\/a>/gi,
+    (whole, href, inner) => {
+      const text = htmlToPlain(inner).replace(/…$/, "");
+      const bare = (u: string) => u.replace(/^https?:\/\//i, "");
+      if (text === "" || /^[#@]/.test(text) || !bare(href).startsWith(bare(text))) return whole;
+      return href; // still entity-encoded: htmlToPlain decodes it with the rest
+    },
+  );
   return htmlToPlain(linked);
 }
 
