@@ -6,6 +6,7 @@ CREATE TABLE `archive_relinks` (
 	`published` text,
 	`visibility` text,
 	`attempts` integer DEFAULT 0 NOT NULL,
+	`retry_at` text,
 	PRIMARY KEY(`import_id`, `kind`, `uri`)
 );
 --> statement-breakpoint

@@ -19,6 +19,7 @@ import {
   statuses,
 } from "../../../worker/db/schema";
 import { newId } from "../../../worker/lib/ids";
+import { resumeImports } from "../../../worker/queues/import-consumer";
 import { storeActor } from "../../../worker/services/accounts";
 import { applyArchivedProfile } from "../../../worker/services/archive-import/actor";
 import { discardImport, setAnnounce } from "../../../worker/services/archive-import/jobs";
@@ -209,18 +210,31 @@ describe("re-linking an archive's boosts, likes and bookmarks", () => {
     });
   });
 
-  it("tries a post whose server is down again, and reports it after three tries", async () => {
+  it("tries a post whose server is down again later, three times, then reports it", async () => {
     const { mock } = await peer();
     const id = await queuedImport(
       await zipOf({
         "outbox.json": outbox([create(1)]),
-        "likes.json": uriCollection("likes.json", [note(6)]),
+        "likes.json": uriCollection("likes.json", [note(6), note(2)]),
       }),
     );
+    const send = vi.spyOn(env.IMPORT_QUEUE, "send").mockResolvedValue(undefined as never);
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      // The job waits (no message) until the relink's time comes and the cron resumes it.
+      expect((await runAll(id, mock)).results.at(-1)).toBe("waiting");
+      expect(mock.calls.filter((r) => r.url === note(6))).toHaveLength(attempt);
+      const [row] = await testCtx().db.select().from(archiveRelinks);
+      expect(Date.parse(row!.retryAt!)).toBeGreaterThan(Date.now() + 4 * 60_000);
+      await testCtx().db.run(`UPDATE archive_relinks SET retry_at = '2020-01-01T00:00:00.000Z'` as never);
+      await testCtx().db.run(`UPDATE archive_imports SET updated_at = '2020-01-01T00:00:00.000Z'` as never);
+      expect(await resumeImports(testCtx())).toBe(1);
+      expect(send).toHaveBeenLastCalledWith({ v: 1, kind: "archive", importId: id }, { contentType: "json" });
+    }
     expect((await runAll(id, mock)).results.at(-1)).toBe("done");
     expect(mock.calls.filter((r) => r.url === note(6))).toHaveLength(3);
     const report = await importReport(testCtx(), id);
-    expect(report?.likes).toEqual({ imported: 0, skipped: 1 });
+    // The other like was not held up by it.
+    expect(report?.likes).toEqual({ imported: 1, skipped: 1 });
     expect(report?.skips[0]?.reason).toMatch(/^the post's server did not answer after 3 tries/);
   });
 });

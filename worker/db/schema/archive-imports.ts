@@ -121,6 +121,8 @@ export const archiveRelinks = sqliteTable(
     visibility: text("visibility").$type<"public" | "unlisted" | "private">(),
     /** Tries that failed in a way another try may fix (the post's server did not answer). */
     attempts: integer("attempts").notNull().default(0),
+    /** After such a try, not before this time (ISO 8601). */
+    retryAt: text("retry_at"),
   },
   (t) => [primaryKey({ columns: [t.importId, t.kind, t.uri] })],
 );

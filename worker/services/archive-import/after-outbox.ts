@@ -35,9 +35,16 @@ export async function runAfterOutbox(ctx: Ctx, job: Job): Promise<ChunkResult> {
     case "likes":
     case "bookmarks":
       return listStep(ctx, job, job.phase === "likes" ? "like" : "bookmark");
-    case "relinks":
-      if ((await resolveRelinks(ctx, job)) === "more") return release(ctx, job.id);
+    case "relinks": {
+      const left = await resolveRelinks(ctx, job);
+      if (left === "more") return release(ctx, job.id);
+      // Only relinks to be tried later remain: no message until the cron resumes the job.
+      if (left === "waiting") {
+        await release(ctx, job.id);
+        return "waiting";
+      }
       return job.announce ? advance(ctx, job.id, "announce") : finish(ctx, job.id);
+    }
     case "announce":
       // The owner may have turned the option off since.
       if (job.announce && (await announceStep(ctx, job)) === "more") return "more";

@@ -5,7 +5,8 @@
  * then becomes the owner's boost (dated as the original, its id from that date as for imported
  * posts), favourite or bookmark. Quiet: no Announce or Like is sent, no one is notified. A post that
  * cannot be had (gone, not found, private, not a public http(s) address, not a post) is a skip with
- * its reason; a server that does not answer is tried again in a later step, three times at most.
+ * its reason; a server that does not answer is tried again five minutes later at the earliest (the
+ * job waits for the cron meanwhile), three times at most.
  *
  * Each relink is stored in one batch with the deletion of its row and its count on the job, so a
  * step that crashes repeats nothing; one already boosted, liked or bookmarked is counted as such.
@@ -14,7 +15,7 @@
  * (2-4 subrequests, each GET signed: ~0.7 ms CPU) and up to about fifteen queries; a step takes at
  * most RELINKS_PER_STEP of them and stops before one that might not fit its QUERY_BUDGET.
  */
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, lte, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Ctx } from "../../context";
 import type { Account, Status } from "../../db/client";
@@ -45,23 +46,43 @@ export const RELINKS_PER_STEP = 5;
  */
 const QUERY_BUDGET = 40;
 const FIRST_GUESS = 12;
-/** Tries a relink gets while its post's server does not answer. */
+/** Tries a relink gets while its post's server does not answer, this far apart at least. */
 export const MAX_ATTEMPTS = 3;
+export const RETRY_AFTER_MS = 5 * 60_000;
 
 type Job = typeof archiveImports.$inferSelect;
 type Relink = typeof archiveRelinks.$inferSelect;
 type Outcome = { ok: Status } | { skip: string } | { retry: string };
 
-/** Resolves the next few relinks of a job: "more" while some remain, "empty" once none does. */
-export async function resolveRelinks(ctx: Ctx, job: Job): Promise<"more" | "empty"> {
+/**
+ * Resolves the next few relinks of a job: "more" while some remain, "waiting" when those that remain
+ * wait to be tried again (the cron resumes the job: resumableImports), "empty" once none does.
+ */
+export async function resolveRelinks(
+  ctx: Ctx,
+  job: Job,
+  now = new Date(),
+): Promise<"more" | "waiting" | "empty"> {
   const rows = await ctx.db
     .select()
     .from(archiveRelinks)
-    .where(eq(archiveRelinks.importId, job.id))
+    .where(
+      and(
+        eq(archiveRelinks.importId, job.id),
+        or(isNull(archiveRelinks.retryAt), lte(archiveRelinks.retryAt, now.toISOString())),
+      ),
+    )
     // Relinks that failed go after the others, so one slow server holds nothing up.
     .orderBy(asc(archiveRelinks.attempts), asc(archiveRelinks.item))
     .limit(RELINKS_PER_STEP);
-  if (rows.length === 0) return "empty";
+  if (rows.length === 0) {
+    const left = await ctx.db
+      .select({ uri: archiveRelinks.uri })
+      .from(archiveRelinks)
+      .where(eq(archiveRelinks.importId, job.id))
+      .limit(1);
+    return left.length > 0 ? "waiting" : "empty";
+  }
   const { owner } = await ctx.instance();
   const start = d1Usage.queries;
   let costliest = FIRST_GUESS;
@@ -80,7 +101,7 @@ async function relinkOne(ctx: Ctx, owner: Account, row: Relink): Promise<void> {
     if (row.attempts + 1 < MAX_ATTEMPTS) {
       await ctx.db
         .update(archiveRelinks)
-        .set({ attempts: row.attempts + 1 })
+        .set({ attempts: row.attempts + 1, retryAt: new Date(Date.now() + RETRY_AFTER_MS).toISOString() })
         .where(relinkWhere(row));
       return;
     }

@@ -32,7 +32,8 @@ const LEASE_MS = 60_000;
 /** Chunks failing in a row at one place before the job is given up. */
 const MAX_FAILURES = 5;
 
-export type ChunkResult = "more" | "done" | "failed" | "busy" | "none";
+/** "waiting": nothing to do before a later time; the cron resumes the job (resumableImports). */
+export type ChunkResult = "more" | "done" | "failed" | "busy" | "none" | "waiting";
 
 export interface ChunkOptions {
   maxItems?: number;
