@@ -1,7 +1,8 @@
 /**
  * The owner's option to announce an import: its public and unlisted posts are delivered as Create to
  * the followers, through the same packed delivery queue as a new post (queueDelivery), a few posts
- * per step in the order of their ids (the job remembers the last one delivered). Nothing else is
+ * per step in the order of their old URIs (the job remembers the last one delivered: archive_posts is
+ * walked on its primary key, so the whole phase reads each of its rows about once). Nothing else is
  * sent: not to the accounts the posts mention (no notifications), not to relays (old posts are not
  * news). Off by default; the page warns that followers will see the old posts.
  *
@@ -34,18 +35,18 @@ export async function announceStep(ctx: Ctx, job: Job): Promise<"more" | "empty"
   if (inboxes.length === 0) return "empty";
   const cursor = after(job.phaseCheckpoint);
   const posts = await ctx.db
-    .select({ s: statuses })
+    .select({ s: statuses, oldUri: archivePosts.oldUri })
     .from(archivePosts)
     .innerJoin(statuses, eq(statuses.id, archivePosts.statusId))
     .where(
       and(
         eq(archivePosts.importId, job.id),
-        gt(archivePosts.statusId, cursor),
+        gt(archivePosts.oldUri, cursor),
         inArray(statuses.visibility, ["public", "unlisted"]),
         isNull(statuses.deletedAt),
       ),
     )
-    .orderBy(asc(archivePosts.statusId))
+    .orderBy(asc(archivePosts.oldUri))
     .limit(ANNOUNCE_PER_STEP);
   if (posts.length === 0) return "empty";
   for (const { s } of posts) {
@@ -53,7 +54,7 @@ export async function announceStep(ctx: Ctx, job: Job): Promise<"more" | "empty"
     await queueDelivery(ctx.env, inboxes, body, { signer: "owner" });
   }
   await markFederated(ctx.db);
-  const last = posts.at(-1)?.s.id ?? cursor;
+  const last = posts.at(-1)?.oldUri ?? cursor;
   await ctx.db
     .update(archiveImports)
     .set({

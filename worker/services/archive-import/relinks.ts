@@ -72,8 +72,9 @@ export async function resolveRelinks(
         or(isNull(archiveRelinks.retryAt), lte(archiveRelinks.retryAt, now.toISOString())),
       ),
     )
-    // Relinks that failed go after the others, so one slow server holds nothing up.
-    .orderBy(asc(archiveRelinks.attempts), asc(archiveRelinks.item))
+    // In the primary key's order, so a step reads the rows it takes (and those waiting to be
+    // tried again), not all of the job's: a sort by anything else would read them all each step.
+    .orderBy(asc(archiveRelinks.kind), asc(archiveRelinks.uri))
     .limit(RELINKS_PER_STEP);
   if (rows.length === 0) {
     const left = await ctx.db
