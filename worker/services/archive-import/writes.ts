@@ -49,7 +49,7 @@ export interface ChunkWrite {
   posts: { plan: PostPlan; media: CopiedMedia[] }[];
   skips: Skip[];
   /** Announce items: boosts recorded to be resolved after the outbox (relinks.ts). */
-  boosts: BoostPlan[];
+  boosts?: BoostPlan[];
   /** Items the chunk looked at, and those of them already imported (found before any write). */
   items: number;
   already: number;
@@ -207,7 +207,7 @@ export function chunkStatements(ctx: Ctx, ownerId: string, w: ChunkWrite): D1Pre
         .bind(JSON.stringify(w.skips), w.importId),
     );
   }
-  if (w.boosts.length > 0) {
+  if (w.boosts && w.boosts.length > 0) {
     out.push(
       d1
         .prepare(
