@@ -38,13 +38,13 @@ export default {
       () => consumer(meteredBatch(batch), env, ctx),
     );
   },
-  async scheduled(_controller: ScheduledController, env: Bindings, ctx: ExecutionContext) {
+  async scheduled(controller: ScheduledController, env: Bindings, ctx: ExecutionContext) {
     ctx.waitUntil(
       meterInvocation(
         env,
         "cron",
         (p) => ctx.waitUntil(p),
-        () => upkeep(env),
+        () => upkeep(env, new Date(controller.scheduledTime)),
       ),
     );
   },

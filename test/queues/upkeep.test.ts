@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { pollVotes } from "../../worker/db/schema";
-import { sweepInboxPayloads, upkeep } from "../../worker/queues/upkeep";
+import { sweepInboxPayloads, turnOf, upkeep, upkeepJobs } from "../../worker/queues/upkeep";
 import { renormalizeStoredTags } from "../../worker/services/tags";
 import { remoteAccount, remoteStatus } from "../helpers/api";
 import { testCtx } from "../helpers/app";
@@ -29,7 +29,7 @@ describe("cron upkeep", () => {
     ]);
   });
 
-  it("indexes at most 300 statuses a run, so that a day's backlog does not make one run heavy", async () => {
+  it("indexes at most 150 statuses a run, so that a day's backlog does not make one run heavy", async () => {
     const bob = await remoteAccount("bob", "remote.example", { indexable: true });
     const insert = env.DB.prepare(
       "INSERT INTO statuses (id, uri, account_id, visibility, audience, content, published_at) VALUES (?, ?, ?, 'public', '{\"to\":[],\"cc\":[]}', ?, '2026-01-01')",
@@ -41,9 +41,42 @@ describe("cron upkeep", () => {
     );
     const indexed = async () => (await rows<{ n: number }>("SELECT count(*) AS n FROM status_search"))[0]?.n;
     await upkeep(env);
+    expect(await indexed()).toBe(150);
+    await upkeep(env);
     expect(await indexed()).toBe(300);
     await upkeep(env);
     expect(await indexed()).toBe(350);
+  });
+
+  it("splits its jobs between even and odd runs, and runs the rest every time", async () => {
+    const even = new Date(Date.UTC(2026, 11, 2, 10, 0)); // an even quarter hour since 1970
+    const odd = new Date(even.getTime() + 15 * 60_000);
+    expect([turnOf(even), turnOf(odd)]).toEqual(["even", "odd"]);
+    const jobs = await upkeepJobs(env);
+    const by = (turn: string) => jobs.filter((j) => j.turn === turn).map((j) => j.name);
+    expect(by("even")).toEqual(["search index"]);
+    expect(by("odd")).toContain("inbox_seen cleanup");
+    expect(by("every")).toContain("ended polls");
+    const bob = await remoteAccount("bob", "remote.example", { indexable: true });
+    await env.DB.prepare(
+      "INSERT INTO statuses (id, uri, account_id, visibility, audience, content, published_at) VALUES ('900', 'x:turn', ?, 'public', '{\"to\":[],\"cc\":[]}', '<p>turns</p>', '2026-01-01')",
+    )
+      .bind(bob.id)
+      .run();
+    await env.DB.prepare(
+      "INSERT INTO inbox_seen (activity_id, received_at) VALUES ('https://old.example/a', '2020-01-01T00:00:00.000Z')",
+    ).run();
+    const state = async () => ({
+      indexed: (await rows<{ n: number }>("SELECT count(*) AS n FROM status_search"))[0]?.n,
+      seen: (await rows<{ n: number }>("SELECT count(*) AS n FROM inbox_seen"))[0]?.n,
+    });
+    await upkeep(env, odd);
+    expect(await state()).toEqual({ indexed: 0, seen: 0 });
+    await env.DB.prepare(
+      "INSERT INTO inbox_seen (activity_id, received_at) VALUES ('https://old.example/b', '2020-01-01T00:00:00.000Z')",
+    ).run();
+    await upkeep(env, even);
+    expect(await state()).toEqual({ indexed: 1, seen: 1 });
   });
 
   it("notifies about a poll the owner voted in once it has ended, once", async () => {

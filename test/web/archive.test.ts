@@ -4,12 +4,15 @@
  * import queue's message runs the import.
  */
 import { createMessageBatch, env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { consumeImport } from "../../worker/queues/import-consumer";
 import type { ImportMessage } from "../../worker/queues/messages";
 import { resumeImports } from "../../worker/queues/import-consumer";
+import { accounts, archiveImports } from "../../worker/db/schema";
+import { runImportChunk } from "../../worker/services/archive-import/run";
 import { BASE, request, testCtx } from "../helpers/app";
-import { PNG, create, outbox, tarGzOf, zipOf } from "../services/archive-import/archive";
+import { PNG, actorJson, create, outbox, queuedImport, tarGzOf, zipOf } from "../services/archive-import/archive";
 import { sha256 } from "../lib/archive/fixtures";
 import { BROWSER, signIn } from "./owner-session";
 
@@ -57,7 +60,8 @@ describe("uploading an archive from the owner's page", () => {
       "media_attachments/files/1/a.png": PNG,
       "padding.bin": new Uint8Array(10 * MiB + 1000),
     });
-    const send = vi.spyOn(env.IMPORT_QUEUE, "send");
+    // The test consumes the messages itself (a real send would start a consumer beside it).
+    const send = vi.spyOn(env.IMPORT_QUEUE, "send").mockResolvedValue(undefined as never);
     const created = await call(
       "POST",
       "/admin/api/archive/uploads",
@@ -110,13 +114,24 @@ describe("uploading an archive from the owner's page", () => {
       { contentType: "json" },
     );
 
-    // The queue's message runs the import (one chunk here) and sends no further message.
-    send.mockClear();
-    const batch = createMessageBatch<ImportMessage>("perch-import", [
-      { id: "m1", timestamp: new Date(), attempts: 1, body: { v: 1, kind: "archive", importId: upload.id } },
-    ]);
-    await consumeImport(batch, env);
-    expect(send).not.toHaveBeenCalled();
+    // The queue's messages run the import: each step sends the next message until the job is done
+    // (the outbox in one chunk, then actor.json, likes, bookmarks and the relinks), then none.
+    let steps = 0;
+    for (let sent = 1; sent > 0 && steps < 20; steps++) {
+      send.mockClear();
+      const batch = createMessageBatch<ImportMessage>("perch-import", [
+        {
+          id: `m${steps}`,
+          timestamp: new Date(),
+          attempts: 1,
+          body: { v: 1, kind: "archive", importId: upload.id },
+        },
+      ]);
+      await consumeImport(batch, env);
+      sent = send.mock.calls.length;
+    }
+    expect(steps).toBe(5);
+    expect(await env.MEDIA.head(`imports/${upload.id}.zip`)).toBeNull();
     const report = await json(await call("GET", `/admin/api/archive/imports/${upload.id}`));
     expect(report).toMatchObject({
       state: "done",
@@ -137,7 +152,7 @@ describe("uploading an archive from the owner's page", () => {
     const script = await request("/admin/archive/upload.js", { headers: { cookie: session.cookie } });
     expect(script.headers.get("content-type")).toMatch(/^text\/javascript/);
     expect(await script.text()).toContain("/admin/api/archive/uploads");
-  });
+  }, 30_000);
 
   it("refuses the routes without a session, without the CSRF token, and with bodies too large", async () => {
     const anonymous = await request("/admin/api/archive/uploads", { method: "POST", body: "{}" });
@@ -277,5 +292,113 @@ describe("uploading an archive from the owner's page", () => {
       media: { imported: 1 },
     });
     expect(await env.MEDIA.head(`imports/${upload.id}.tar.gz`)).toBeNull();
+  });
+});
+
+describe("an import's card: the old profile, the announce option, discarding", () => {
+  async function runToEnd(id: string) {
+    for (let i = 0; i < 50; i++) {
+      const r = await runImportChunk(testCtx(), id);
+      if (r !== "more") return r;
+    }
+    throw new Error("the import did not end");
+  }
+
+  const form = (path: string, fields: Record<string, string>, csrf = true) =>
+    request(path, {
+      method: "POST",
+      headers: {
+        cookie: session.cookie,
+        origin: BASE,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams(csrf ? { ...fields, csrf: session.csrf } : fields),
+      redirect: "manual",
+    });
+
+  it("shows the old profile beside the current one and changes nothing until 'use this profile'", async () => {
+    const id = await queuedImport(
+      await zipOf({
+        "outbox.json": outbox([create(1)]),
+        "actor.json": actorJson(),
+        "avatar.png": PNG,
+        "header.png": PNG,
+      }),
+    );
+    expect(await runToEnd(id)).toBe("done");
+    const before = (await testCtx().instance()).owner;
+    const page = await (
+      await request("/admin/archive", { headers: { ...BROWSER, cookie: session.cookie } })
+    ).text();
+    expect(page).toContain("Alice of Old");
+    expect(page).toContain(before.displayName);
+    expect(page).toContain(`action="/admin/archive/imports/${id}/profile"`);
+    expect(page).toContain("Use this profile");
+    expect(page).not.toContain("<script>alert(1)</script>");
+    // The staged avatar is shown to the owner only.
+    const avatar = await request(`/admin/archive/imports/${id}/profile/avatar`, {
+      headers: { cookie: session.cookie },
+    });
+    expect(avatar.status).toBe(200);
+    expect(avatar.headers.get("content-type")).toBe("image/png");
+    const anonymous = await request(`/admin/archive/imports/${id}/profile/avatar`, { redirect: "manual" });
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.headers.get("location")).toMatch(/login/);
+    // Nor is anything under imports/ served as public media: not the staged files, not an archive.
+    expect((await request(`/media/imports/${id}/avatar.png`)).status).toBe(404);
+    const pending = await queuedImport(await zipOf({ "outbox.json": outbox([]) }));
+    expect((await request(`/media/imports/${pending}.zip`)).status).toBe(404);
+
+    // Without the CSRF token, nothing changes.
+    expect((await form(`/admin/archive/imports/${id}/profile`, { choice: "apply" }, false)).status).toBe(403);
+    expect((await testCtx().instance()).owner.displayName).toBe(before.displayName);
+    const applied = await form(`/admin/archive/imports/${id}/profile`, { choice: "apply" });
+    expect(applied.status).toBe(303);
+    const after = (await testCtx().db.select().from(accounts).where(eq(accounts.id, before.id)))[0];
+    expect(after?.displayName).toBe("Alice of Old");
+    expect(after?.avatarUrl).toMatch(/\/media\/profile\/avatar-\d+\.png$/);
+    const again = await form(`/admin/archive/imports/${id}/profile`, { choice: "apply" });
+    expect(again.status).toBe(409);
+    const bad = await form(`/admin/archive/imports/${id}/profile`, { choice: "maybe" });
+    expect(bad.status).toBe(422);
+  });
+
+  it("takes the announce option with the upload or from the card, with its warning, and discards a stopped import", async () => {
+    const created = await json(
+      await call(
+        "POST",
+        "/admin/api/archive/uploads",
+        JSON.stringify({ filename: "a.zip", size: 100, announce: true }),
+        "application/json",
+      ),
+    );
+    const row = async (id: string) =>
+      (await testCtx().db.select().from(archiveImports).where(eq(archiveImports.id, id)))[0];
+    expect((await row(created.id))?.announce).toBe(true);
+    expect((await form(`/admin/archive/imports/${created.id}/announce`, { announce: "off" })).status).toBe(
+      303,
+    );
+    expect((await row(created.id))?.announce).toBe(false);
+
+    const id = await queuedImport(await zipOf({ "outbox.json": outbox([create(1)]) }));
+    const page = await (
+      await request("/admin/archive", { headers: { ...BROWSER, cookie: session.cookie } })
+    ).text();
+    expect(page).toContain("Your followers will see these old posts");
+    expect(page).toContain("Announce them to my followers");
+    expect((await form(`/admin/archive/imports/${id}/announce`, { announce: "on" })).status).toBe(303);
+    expect((await row(id))?.announce).toBe(true);
+    expect((await form(`/admin/archive/imports/${id}/announce`, { announce: "yes" })).status).toBe(422);
+
+    const failed = await queuedImport(await zipOf({ "actor.json": "{}" }));
+    expect(await runToEnd(failed)).toBe("failed");
+    expect(await env.MEDIA.head(`imports/${failed}.zip`)).not.toBeNull();
+    expect((await form(`/admin/archive/imports/${failed}/discard`, {}, false)).status).toBe(403);
+    expect((await form(`/admin/archive/imports/${failed}/discard`, {})).status).toBe(303);
+    expect(await env.MEDIA.head(`imports/${failed}.zip`)).toBeNull();
+    expect((await form(`/admin/archive/imports/${id}/discard`, {})).status).toBe(409);
+    const report = await json(await call("GET", `/admin/api/archive/imports/${failed}`));
+    expect(report).toMatchObject({ state: "failed" });
+    expect(report.archiveDeletedAt).not.toBeNull();
   });
 });

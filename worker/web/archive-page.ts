@@ -1,6 +1,8 @@
 import { html } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
+import type { Account } from "../db/client";
 import type { ImportReport } from "../services/archive-import/report";
+import { ANNOUNCE_WARNING, importExtras } from "./archive-extras-page";
 import { OWNER_CSP, ownerPage } from "./owner-layout";
 
 /** The owner pages' policy, plus the upload script (by origin) and its calls to this server. */
@@ -14,7 +16,7 @@ const STATES: Record<string, string> = {
   failed: "Stopped",
 };
 
-function reportCard(r: ImportReport) {
+function reportCard(r: ImportReport, current: Account, csrfToken: string) {
   const running = r.state === "queued" || r.state === "running";
   return html`<section class="card" ${running ? html`data-running` : ""}>
     <h2>${r.filename}</h2>
@@ -65,6 +67,26 @@ function reportCard(r: ImportReport) {
         <td>${r.boosts.skipped}</td>
       </tr>
       <tr>
+        <td>Likes</td>
+        <td>${r.likes.imported}</td>
+        <td>${r.likes.skipped}</td>
+      </tr>
+      <tr>
+        <td>Bookmarks</td>
+        <td>${r.bookmarks.imported}</td>
+        <td>${r.bookmarks.skipped}</td>
+      </tr>
+      <tr>
+        <td>Boosts, likes and bookmarks made before</td>
+        <td>${r.relinks.already}</td>
+        <td></td>
+      </tr>
+      <tr>
+        <td>Boosts, likes and bookmarks still to find</td>
+        <td>${r.relinks.pending}</td>
+        <td></td>
+      </tr>
+      <tr>
         <td>Other items</td>
         <td></td>
         <td>${r.other.skipped}</td>
@@ -80,6 +102,7 @@ function reportCard(r: ImportReport) {
           </details>`
         : ""
     }
+    ${importExtras(r, current, csrfToken)}
   </section>`;
 }
 
@@ -96,6 +119,7 @@ function conversion(c: NonNullable<ImportReport["conversion"]>) {
 export function archivePage(
   csrfToken: string,
   reports: ImportReport[],
+  current: Account,
   extra: HtmlEscapedString | Promise<HtmlEscapedString> | "" = "",
 ) {
   return ownerPage({
@@ -104,8 +128,9 @@ export function archivePage(
     nav: "/admin/archive",
     body: html`<h1>Import a Mastodon archive</h1>
       <p>
-        Your posts come in with their dates, threads, polls and media. Nobody is notified and nothing is sent
-        to your followers: they appear on your profile as they were.
+        Your posts come in with their dates, threads, polls and media, then your boosts, likes and bookmarks.
+        Nobody is notified and, unless you ask for it below, nothing is sent to your followers: they appear on
+        your profile as they were. The uploaded archive is deleted once the import no longer needs it.
       </p>
       <section class="card" id="archive-upload" data-csrf="${csrfToken}">
         <form>
@@ -116,6 +141,11 @@ export function archivePage(
             accept=".zip,.tar.gz,.tgz,application/zip,application/gzip"
             required
           />
+          <label
+            ><input id="archive-announce" type="checkbox" name="announce" /> Announce the imported public and
+            unlisted posts to my followers</label
+          >
+          <p class="warning">${ANNOUNCE_WARNING}</p>
           <button class="primary" type="submit">Upload and import</button>
         </form>
         <progress value="0" max="1"></progress>
@@ -124,7 +154,7 @@ export function archivePage(
           ><p class="error">Uploading needs JavaScript: the archive goes to storage in parts.</p></noscript
         >
       </section>
-      ${reports.map(reportCard)} ${extra}
+      ${reports.map((r) => reportCard(r, current, csrfToken))} ${extra}
       <script src="/admin/archive/upload.js" defer></script>`,
   });
 }

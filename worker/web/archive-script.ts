@@ -11,6 +11,7 @@ export const ARCHIVE_SCRIPT = `"use strict";
   const csrf = root.dataset.csrf;
   const form = root.querySelector("form");
   const input = form.querySelector("input[type=file]");
+  const announce = form.querySelector("input[name=announce]");
   const bar = root.querySelector("progress");
   const status = root.querySelector("[role=status]");
   const call = async (method, path, body, type) => {
@@ -44,7 +45,7 @@ export const ARCHIVE_SCRIPT = `"use strict";
         const first = new Uint8Array(await file.slice(0, 16).arrayBuffer());
         const head = Array.from(first, (b) => b.toString(16).padStart(2, "0")).join("");
         upload = await call("POST", "/admin/api/archive/uploads",
-          JSON.stringify({ filename: file.name, size: file.size, head }), "application/json");
+          JSON.stringify({ filename: file.name, size: file.size, head, announce: announce.checked }), "application/json");
         localStorage.setItem(mark, upload.id);
       }
       const done = new Set(upload.uploaded.map((p) => p.partNumber));

@@ -6,13 +6,20 @@ import { HttpError, notFound } from "../lib/errors";
 import { readJsonBody } from "../lib/json-body";
 import { enqueueArchiveChunk } from "../queues/import-consumer";
 import {
+  applyArchivedProfile,
+  declineArchivedProfile,
+  ProfileDecisionError,
+} from "../services/archive-import/actor";
+import {
   completeUpload,
   containerOf,
   createUpload,
+  discardImport,
   findImport,
   MAX_ARCHIVE_SIZE,
   PART_SIZE,
   partCount,
+  setAnnounce,
   uploadedParts,
   uploadPart,
   UploadError,
@@ -23,7 +30,7 @@ import { currentExports } from "../services/archive-export/jobs";
 import { ARCHIVE_SCRIPT } from "./archive-script";
 import { exportSection } from "./archive-export-page";
 import { ARCHIVE_CSP, archivePage } from "./archive-page";
-import { ownerSessionOf, requireCsrf, requireOwnerSession } from "./session";
+import { formField, ownerSessionOf, requireCsrf, requireOwnerSession } from "./session";
 
 /**
  * Importing a Mastodon archive: the page (/admin/archive) and its script, and the JSON routes the
@@ -38,6 +45,7 @@ for (const path of ["/admin/archive", "/admin/archive/*", "/admin/api/archive/*"
 
 const asHttp = (e: unknown): never => {
   if (e instanceof UploadError) throw new HttpError(e.status, e.message, "archive_upload");
+  if (e instanceof ProfileDecisionError) throw new HttpError(e.status, e.message, "archive_profile");
   throw e;
 };
 
@@ -50,6 +58,8 @@ const NewUpload = z.object({
     .regex(/^(?:[0-9a-f]{2}){1,32}$/i)
     .transform((hex) => Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16)))
     .optional(),
+  /** Deliver the imported public and unlisted posts to the followers (off unless asked). */
+  announce: z.boolean().optional(),
 });
 
 async function uploadEntity(c: { var: AppEnv["Variables"] }, job: ImportJob) {
@@ -110,9 +120,53 @@ async function reports(ctx: AppEnv["Variables"]["ctx"]): Promise<ImportReport[]>
 
 archiveWeb.get("/admin/archive", async (c) => {
   c.header("content-security-policy", ARCHIVE_CSP);
+  const { owner } = await c.var.ctx.instance();
   const csrf = ownerSessionOf(c).csrfToken;
   const exports = exportSection(csrf, await currentExports(c.var.ctx));
-  return c.html(archivePage(csrf, await reports(c.var.ctx), exports));
+  return c.html(archivePage(csrf, await reports(c.var.ctx), owner, exports));
+});
+
+// --- The forms of an import's card (archive-extras-page.ts) -------------------------------------
+
+const importId = (c: { req: { param(name: string): string } }) => {
+  const id = c.req.param("id");
+  if (!/^\d{1,20}$/.test(id)) throw notFound("No such import");
+  return id;
+};
+
+archiveWeb.post("/admin/archive/imports/:id/announce", async (c) => {
+  const value = await formField(c, "announce");
+  if (value !== "on" && value !== "off") throw new HttpError(422, "announce must be on or off", "archive");
+  await setAnnounce(c.var.ctx, importId(c), value === "on").catch(asHttp);
+  return c.redirect("/admin/archive", 303);
+});
+
+archiveWeb.post("/admin/archive/imports/:id/profile", async (c) => {
+  const choice = await formField(c, "choice");
+  const id = importId(c);
+  if (choice === "apply") await applyArchivedProfile(c.var.ctx, id).catch(asHttp);
+  else if (choice === "decline") await declineArchivedProfile(c.var.ctx, id).catch(asHttp);
+  else throw new HttpError(422, "choice must be apply or decline", "archive");
+  return c.redirect("/admin/archive", 303);
+});
+
+archiveWeb.post("/admin/archive/imports/:id/discard", async (c) => {
+  await discardImport(c.var.ctx, importId(c)).catch(asHttp);
+  return c.redirect("/admin/archive", 303);
+});
+
+/** The old profile's staged images, for the owner's eyes only (not under the public /media/). */
+archiveWeb.get("/admin/archive/imports/:id/profile/:kind", async (c) => {
+  const kind = c.req.param("kind");
+  const job = await findImport(c.var.ctx, importId(c));
+  const key =
+    kind === "avatar" ? job?.profile?.avatarKey : kind === "header" ? job?.profile?.headerKey : null;
+  const object = key && job?.profileState === "pending" ? await c.env.MEDIA.get(key) : null;
+  if (!object) throw notFound("No such image");
+  c.header("content-type", object.httpMetadata?.contentType ?? "application/octet-stream");
+  c.header("x-content-type-options", "nosniff");
+  c.header("cache-control", "private, no-store");
+  return c.body(object.body);
 });
 
 archiveWeb.get("/admin/archive/upload.js", (c) => {

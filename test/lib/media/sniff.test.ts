@@ -129,6 +129,10 @@ describe("serving helpers", () => {
     ["media//x.png", false],
     ["/etc/passwd", false],
     ["media/1/original", false],
+    ["imports/123.zip", false],
+    ["imports/123/avatar.png", false],
+    ["delivery/abc.json", false],
+    ["inbox/abc.json", false],
   ])("key %s is servable: %s", (key, ok) => {
     expect(isMediaKey(key)).toBe(ok);
   });

@@ -163,3 +163,51 @@ export async function queuedTarGzImport(bytes: Uint8Array): Promise<string> {
   });
   return id;
 }
+
+/** An Announce (a boost) of `object` as Mastodon's export writes it, public unless told. */
+export function boostOf(n: number, object: string, published = `2022-05-0${1 + (n % 9)}T08:00:00Z`) {
+  return {
+    id: `${OLD}/statuses/${n}/activity`,
+    type: "Announce",
+    actor: OLD,
+    published,
+    to: [PUBLIC],
+    cc: [`${OLD}/followers`],
+    object,
+  };
+}
+
+/** likes.json or bookmarks.json: an OrderedCollection of URIs. */
+export function uriCollection(id: string, items: unknown[]): string {
+  return JSON.stringify({
+    "@context": "https://www.w3.org/ns/activitystreams",
+    id,
+    type: "OrderedCollection",
+    orderedItems: items,
+  });
+}
+
+/** actor.json as Mastodon's export writes it, its images beside it in the archive. */
+export function actorJson(extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+    id: OLD,
+    type: "Person",
+    preferredUsername: "alice",
+    name: "Alice of Old",
+    summary: '<p>Bird watcher <script>alert(1)</script><a href="https://birds.example">birds</a></p>',
+    attachment: [
+      {
+        type: "PropertyValue",
+        name: "Site",
+        value: '<a href="https://alice.example" rel="me">alice.example</a>',
+      },
+      { type: "PropertyValue", name: "Pronouns", value: "she/her" },
+    ],
+    icon: { type: "Image", mediaType: "image/png", url: "avatar.png" },
+    image: { type: "Image", mediaType: "image/png", url: "header.png" },
+    likes: "likes.json",
+    bookmarks: "bookmarks.json",
+    ...extra,
+  });
+}

@@ -8,8 +8,32 @@ import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core"
 import { now } from "./defaults";
 
 export type ArchiveImportState = "uploading" | "queued" | "running" | "done" | "failed";
-/** "convert": a .tar.gz being turned into a ZIP (services/archive-import/convert.ts); then "import". */
-export type ArchiveImportPhase = "convert" | "import";
+/**
+ * Where a running job is: a .tar.gz is first turned into a ZIP ("convert",
+ * services/archive-import/convert.ts; a .zip starts at the outbox); its outbox, then actor.json (the old profile, its images staged out of the
+ * archive), likes.json and bookmarks.json (recorded as relinks), after which the archive is deleted;
+ * then the relinks are resolved a few at a time, and the posts announced if the owner asked for it.
+ */
+export type ArchiveImportPhase =
+  | "convert"
+  | "outbox"
+  | "actor"
+  | "likes"
+  | "bookmarks"
+  | "relinks"
+  | "announce";
+
+/** The old profile from actor.json, sanitized, its images copied out of the archive (staged keys). */
+export interface ArchivedProfile {
+  name: string;
+  bio: string;
+  fields: { name: string; value: string }[];
+  avatarKey: string | null;
+  headerKey: string | null;
+}
+
+/** The owner's answer to the old profile: null while there is none to give. */
+export type ArchiveProfileState = "pending" | "applied" | "declined";
 
 export const archiveImports = sqliteTable("archive_imports", {
   id: text("id").primaryKey(),
@@ -20,7 +44,7 @@ export const archiveImports = sqliteTable("archive_imports", {
   key: text("key").notNull(),
   uploadId: text("upload_id").notNull(),
   partSize: integer("part_size").notNull(),
-  phase: text("phase").$type<ArchiveImportPhase>().notNull().default("import"),
+  phase: text("phase").$type<ArchiveImportPhase>().notNull().default("outbox"),
   /** The conversion's state while the phase is "convert" (convert.ts; JSON, with the walker's checkpoint). */
   convert: text("convert", { mode: "json" }).$type<unknown>(),
   /** Bytes of the .tar.gz walked by the conversion so far (of `size`): its progress. */
@@ -42,6 +66,20 @@ export const archiveImports = sqliteTable("archive_imports", {
   postsAlready: integer("posts_already").notNull().default(0),
   mediaImported: integer("media_imported").notNull().default(0),
   pollsImported: integer("polls_imported").notNull().default(0),
+  /** The owner asked for the imported public and unlisted posts to be delivered to followers. */
+  announce: integer("announce", { mode: "boolean" }).notNull().default(false),
+  /** Where the phase after the outbox is (likes.json's chunk checkpoint, the last announced status). */
+  phaseCheckpoint: text("phase_checkpoint", { mode: "json" }).$type<unknown>(),
+  boostsImported: integer("boosts_imported").notNull().default(0),
+  likesImported: integer("likes_imported").notNull().default(0),
+  bookmarksImported: integer("bookmarks_imported").notNull().default(0),
+  /** Relinks that found their target already boosted, liked or bookmarked. */
+  relinksAlready: integer("relinks_already").notNull().default(0),
+  postsAnnounced: integer("posts_announced").notNull().default(0),
+  profile: text("profile", { mode: "json" }).$type<ArchivedProfile>(),
+  profileState: text("profile_state").$type<ArchiveProfileState>(),
+  /** When the archive (and, for a discarded job, its staged files) left R2. */
+  archiveDeletedAt: text("archive_deleted_at"),
   error: text("error"),
   createdAt: text("created_at").notNull().default(now),
   updatedAt: text("updated_at").notNull().default(now),
@@ -75,7 +113,34 @@ export const archivePosts = sqliteTable("archive_posts", {
   chunk: text("chunk").notNull(),
 });
 
-export type ArchiveSkipKind = "post" | "media" | "boost" | "item";
+export type ArchiveSkipKind = "post" | "media" | "boost" | "like" | "bookmark" | "profile" | "item";
+
+export type ArchiveRelinkKind = "boost" | "like" | "bookmark";
+
+/**
+ * A boost, like or bookmark of the archive to make again, by the URI of its post: recorded as the
+ * outbox (Announce items), likes.json and bookmarks.json pass, resolved a few at a time after them,
+ * and deleted once it became a boost, favourite or bookmark, or a skip with its reason. The primary
+ * key makes a URI listed twice one relink.
+ */
+export const archiveRelinks = sqliteTable(
+  "archive_relinks",
+  {
+    importId: text("import_id").notNull(),
+    kind: text("kind").$type<ArchiveRelinkKind>().notNull(),
+    uri: text("uri").notNull(),
+    /** Its place: the outbox item for a boost, the index in likes.json or bookmarks.json. */
+    item: integer("item").notNull(),
+    /** A boost's original date and visibility. */
+    published: text("published"),
+    visibility: text("visibility").$type<"public" | "unlisted" | "private">(),
+    /** Tries that failed in a way another try may fix (the post's server did not answer). */
+    attempts: integer("attempts").notNull().default(0),
+    /** After such a try, not before this time (ISO 8601). */
+    retryAt: text("retry_at"),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.kind, t.uri] })],
+);
 
 /** What an import did not take, each with its reason (the report). */
 export const archiveSkips = sqliteTable(

@@ -6,8 +6,14 @@
 /** Keys Perch writes: lower-case path segments of letters, digits, dots, dashes and underscores. */
 const KEY = /^[a-z0-9_-]+(?:\/[a-z0-9_-]+)*\/[a-z0-9_-]+\.[a-z0-9]{1,5}$/i;
 
+/**
+ * The bucket also holds what is not public: uploaded archives and their staged files (imports/),
+ * activities too large for a queue message (delivery/, inbox/), archive exports (exports/).
+ */
+const PRIVATE = /^(?:imports|delivery|inbox|exports)\//i;
+
 export function isMediaKey(key: string): boolean {
-  return KEY.test(key) && !key.includes("..") && key.length <= 200;
+  return KEY.test(key) && !PRIVATE.test(key) && !key.includes("..") && key.length <= 200;
 }
 
 function baseHeaders(object: R2Object): Headers {

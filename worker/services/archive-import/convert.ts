@@ -1,7 +1,7 @@
 /**
  * The first phase of a .tar.gz import (Mastodon's older exports): the archive is turned into a ZIP in
  * R2, `imports/<id>.zip`, a piece per chunk, after which the job goes on exactly as a .zip import
- * (phase "import"): outbox, media and everything else read through ZipReader and its index, one code
+ * (phase "outbox" and after): outbox, media and everything else read through ZipReader and its index, one code
  * path for both kinds of archive.
  *
  * A chunk does one of three things, decided by the saved state:
@@ -85,7 +85,7 @@ export async function convertChunk(ctx: Ctx, job: ImportJob, options: ConvertOpt
   await ctx.db
     .update(archiveImports)
     .set({
-      phase: "import",
+      phase: "outbox",
       key,
       // From here the job's archive is the ZIP, and its chunks read it knowing its size.
       size: zip.size,

@@ -81,6 +81,8 @@ const ArchivedActivity = z.looseObject({
   id: z.string().max(2048).optional().catch(undefined),
   actor: IdRef.optional().catch(undefined),
   published: Datetime.optional().catch(undefined),
+  to: Audience,
+  cc: Audience,
   object: z.unknown().optional(),
 });
 
@@ -113,8 +115,17 @@ export interface PostPlan {
   media: ArchivedMedia[];
 }
 
+/** A boost to make again once the boosted post is found (services/archive-import/relinks.ts). */
+export interface BoostPlan {
+  item: number;
+  uri: string;
+  published: string;
+  visibility: "public" | "unlisted" | "private";
+}
+
 export type ItemOutcome =
   | { kind: "post"; plan: PostPlan }
+  | { kind: "boost"; boost: BoostPlan }
   | { kind: "skip"; what: "post" | "boost" | "item"; ref: string; reason: string };
 
 const LANGUAGE = /^[a-zA-Z]{2,8}(?:-[a-zA-Z0-9]{1,8}){0,7}$/;
@@ -125,7 +136,7 @@ export async function readItem(index: number, raw: unknown, now = new Date()): P
   if (!activity.success) return skip("item", `#${index}`, "not an activity");
   const ref = activity.data.id ?? `#${index}`;
   const { type } = activity.data;
-  if (type === "Announce") return skip("boost", ref, "boosts are not imported yet");
+  if (type === "Announce") return readBoost(index, ref, activity.data, now);
   if (type !== "Create") return skip("item", ref, `${type.slice(0, 50)} activities are not imported`);
   const object = activity.data.object;
   if (typeof object !== "object" || object === null)
@@ -148,6 +159,26 @@ export async function readItem(index: number, raw: unknown, now = new Date()): P
   if (!when) return skip("post", note.id, "the post has no date");
   const published = new Date(Math.min(Date.parse(when), now.getTime()));
   return { kind: "post", plan: await planPost(index, note, activity.data.actor, published, now) };
+}
+
+/** An Announce: the boosted post's URI (http(s) only), its date and who could see the boost. */
+function readBoost(
+  index: number,
+  ref: string,
+  activity: z.infer<typeof ArchivedActivity>,
+  now: Date,
+): ItemOutcome {
+  const object = IdRef.safeParse(activity.object);
+  if (!object.success) return skip("boost", ref, "the boosted post has no http(s) URI");
+  if (!activity.published) return skip("boost", object.data, "the boost has no date");
+  const visibility = visibilityOf(
+    activity.to ?? [],
+    activity.cc ?? [],
+    activity.actor ? `${activity.actor}/followers` : null,
+  );
+  if (visibility === "direct") return skip("boost", object.data, "a boost addressed to no one");
+  const published = new Date(Math.min(Date.parse(activity.published), now.getTime())).toISOString();
+  return { kind: "boost", boost: { item: index, uri: object.data, published, visibility } };
 }
 
 function skip(what: "post" | "boost" | "item", ref: string, reason: string): ItemOutcome {

@@ -5,11 +5,12 @@
  * must resume.
  * https://developers.cloudflare.com/r2/api/workers/workers-api-reference/#multipart-upload
  */
-import { and, asc, eq, inArray, isNull, lt, or } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Ctx } from "../../context";
-import { archiveImports, archiveUploadParts } from "../../db/schema";
+import { archiveImports, archiveRelinks, archiveSkips, archiveUploadParts } from "../../db/schema";
 import { CONTAINERS, detectContainer, MAGIC_BYTES, type Container } from "../../lib/archive/container";
 import { newId } from "../../lib/ids";
+import { deleteStaged } from "./actor";
 
 /** Parts of 10 MiB: R2 wants every part but the last at least 5 MiB and all of one size. */
 export const PART_SIZE = 10 * 1024 * 1024;
@@ -50,7 +51,7 @@ export const containerOf = (job: Pick<ImportJob, "key">): Container =>
  */
 export async function createUpload(
   ctx: Ctx,
-  input: { filename: string; size: number; head?: Uint8Array },
+  input: { filename: string; size: number; head?: Uint8Array; announce?: boolean },
 ): Promise<ImportJob> {
   if (input.size > MAX_ARCHIVE_SIZE)
     throw new UploadError(413, `An archive may be at most ${MAX_ARCHIVE_SIZE} bytes`);
@@ -69,7 +70,8 @@ export async function createUpload(
       key,
       uploadId: upload.uploadId,
       partSize: PART_SIZE,
-      phase: container === "tar.gz" ? "convert" : "import",
+      phase: container === "tar.gz" ? "convert" : "outbox",
+      announce: input.announce ?? false,
     })
     .returning();
   if (!job) throw new Error("import insert returned no row");
@@ -169,4 +171,63 @@ export async function resumableImports(ctx: Ctx, now: Date): Promise<string[]> {
     )
     .limit(5);
   return rows.map((r) => r.id);
+}
+
+/**
+ * The owner's choice to announce the imported public posts, or not: open until the job is done (a
+ * job already announcing stops at its next step when it is turned off).
+ */
+export async function setAnnounce(ctx: Ctx, id: string, announce: boolean): Promise<ImportJob> {
+  const job = await findImport(ctx, id);
+  if (!job) throw new UploadError(404, "No such import");
+  const [updated] = await ctx.db
+    .update(archiveImports)
+    .set({ announce, updatedAt: new Date().toISOString() })
+    .where(and(eq(archiveImports.id, id), inArray(archiveImports.state, ["uploading", "queued", "running"])))
+    .returning();
+  if (!updated) throw new UploadError(409, "This import is over: its posts can no longer be announced");
+  return updated;
+}
+
+/**
+ * A stopped job's archive and staged files removed from R2, on the owner's word (a failed job keeps
+ * them until then, to be looked into); the job and its report stay.
+ */
+export async function discardImport(ctx: Ctx, id: string): Promise<ImportJob> {
+  const job = await findImport(ctx, id);
+  if (!job) throw new UploadError(404, "No such import");
+  if (job.state !== "failed") throw new UploadError(409, "Only a stopped import can be discarded");
+  await ctx.env.MEDIA.delete(job.key);
+  await deleteStaged(ctx, id);
+  const [updated] = await ctx.db.batch([
+    ctx.db
+      .update(archiveImports)
+      .set({
+        archiveDeletedAt: job.archiveDeletedAt ?? new Date().toISOString(),
+        // Its staged images are gone: the old profile can no longer be applied.
+        profileState: job.profileState === "pending" ? "declined" : job.profileState,
+        updatedAt: new Date().toISOString(),
+      })
+      .where(eq(archiveImports.id, id))
+      .returning(),
+    // What was still to be relinked is reported, not dropped.
+    ctx.db
+      .insert(archiveSkips)
+      .select(
+        ctx.db
+          .select({
+            importId: archiveRelinks.importId,
+            item: archiveRelinks.item,
+            kind: archiveRelinks.kind,
+            ref: archiveRelinks.uri,
+            reason: sql<string>`'the import stopped before this was done'`.as("reason"),
+          })
+          .from(archiveRelinks)
+          .where(eq(archiveRelinks.importId, id)),
+      )
+      .onConflictDoNothing(),
+    ctx.db.delete(archiveRelinks).where(eq(archiveRelinks.importId, id)),
+  ]);
+  if (!updated[0]) throw new UploadError(404, "No such import");
+  return updated[0];
 }

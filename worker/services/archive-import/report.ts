@@ -4,7 +4,15 @@
  */
 import { desc, eq, sql } from "drizzle-orm";
 import type { Ctx } from "../../context";
-import { archiveImports, archiveSkips, type ArchiveImportState } from "../../db/schema";
+import {
+  archiveImports,
+  archiveRelinks,
+  archiveSkips,
+  type ArchiveImportPhase,
+  type ArchivedProfile,
+  type ArchiveImportState,
+  type ArchiveProfileState,
+} from "../../db/schema";
 
 /** Skips listed one by one at most; the counts always cover all. */
 const LISTED = 500;
@@ -25,6 +33,15 @@ export interface ImportReport {
   polls: { imported: number };
   replies: { threaded: number; toOthers: number };
   boosts: { imported: number; skipped: number };
+  likes: { imported: number; skipped: number };
+  bookmarks: { imported: number; skipped: number };
+  /** Boosts, likes and bookmarks found already made, and those still to be resolved. */
+  relinks: { already: number; pending: number };
+  profile: { state: ArchiveProfileState | null; old: ArchivedProfile | null; skipped: number };
+  announce: { enabled: boolean; delivered: number };
+  phase: ArchiveImportPhase;
+  /** When the archive left R2 (null while it is kept). */
+  archiveDeletedAt: string | null;
   other: { skipped: number };
   skips: { item: number; kind: string; ref: string; reason: string }[];
   skipsListed: number;
@@ -34,7 +51,7 @@ export async function importReport(ctx: Ctx, id: string): Promise<ImportReport |
   const job = (await ctx.db.select().from(archiveImports).where(eq(archiveImports.id, id)))[0];
   if (!job) return undefined;
   const { owner } = await ctx.instance();
-  const [kinds, replies, listed] = await Promise.all([
+  const [kinds, replies, listed, pending] = await Promise.all([
     ctx.db
       .select({ kind: archiveSkips.kind, n: sql<number>`count(*)` })
       .from(archiveSkips)
@@ -55,6 +72,10 @@ export async function importReport(ctx: Ctx, id: string): Promise<ImportReport |
       .where(eq(archiveSkips.importId, id))
       .orderBy(archiveSkips.item)
       .limit(LISTED),
+    ctx.db
+      .select({ n: sql<number>`count(*)` })
+      .from(archiveRelinks)
+      .where(eq(archiveRelinks.importId, id)),
   ]);
   const skipped = (k: string) => Number(kinds.find((r) => r.kind === k)?.n ?? 0);
   return {
@@ -71,7 +92,14 @@ export async function importReport(ctx: Ctx, id: string): Promise<ImportReport |
     media: { imported: job.mediaImported, skipped: skipped("media") },
     polls: { imported: job.pollsImported },
     replies: { threaded: Number(replies?.threaded ?? 0), toOthers: Number(replies?.others ?? 0) },
-    boosts: { imported: 0, skipped: skipped("boost") },
+    boosts: { imported: job.boostsImported, skipped: skipped("boost") },
+    likes: { imported: job.likesImported, skipped: skipped("like") },
+    bookmarks: { imported: job.bookmarksImported, skipped: skipped("bookmark") },
+    relinks: { already: job.relinksAlready, pending: Number(pending[0]?.n ?? 0) },
+    profile: { state: job.profileState, old: job.profile, skipped: skipped("profile") },
+    announce: { enabled: job.announce, delivered: job.postsAnnounced },
+    phase: job.phase,
+    archiveDeletedAt: job.archiveDeletedAt,
     other: { skipped: skipped("item") },
     skips: listed,
     skipsListed: Math.min(

@@ -20,8 +20,9 @@ import { ArchiveError } from "../../lib/archive/errors";
 import { r2Source } from "../../lib/archive/source";
 import type { ZipReader } from "../../lib/archive/zip/reader";
 import { newId } from "../../lib/ids";
+import { runAfterOutbox } from "./after-outbox";
 import { convertChunk, type ConvertOptions } from "./convert";
-import { readItem, type PostPlan } from "./items";
+import { readItem, type BoostPlan, type PostPlan } from "./items";
 import {
   INDEX_ENTRIES,
   archiveAt,
@@ -51,7 +52,8 @@ const LEASE_MS = 60_000;
 /** Chunks failing in a row at one place before the job is given up. */
 const MAX_FAILURES = 5;
 
-export type ChunkResult = "more" | "done" | "failed" | "busy" | "none";
+/** "waiting": nothing to do before a later time; the cron resumes the job (resumableImports). */
+export type ChunkResult = "more" | "done" | "failed" | "busy" | "none" | "waiting";
 
 export interface ChunkOptions extends ConvertOptions {
   maxItems?: number;
@@ -88,11 +90,13 @@ export async function runImportChunk(
   try {
     // A .tar.gz is first turned into a ZIP (convert.ts); from then on the job is a .zip import.
     if (job.phase === "convert") return await convertChunk(ctx, job, options);
+    // Past the outbox: actor.json, likes, bookmarks, the relinks, the announcements (after-outbox.ts).
+    if (job.phase !== "outbox") return await runAfterOutbox(ctx, job);
     const write = await prepareChunk(ctx, job, options);
     const { owner } = await ctx.instance();
     const [first, ...rest] = chunkStatements(ctx, owner.id, write);
     await d1Of(ctx.db).batch([first as D1PreparedStatement, ...rest]);
-    return write.done ? "done" : "more";
+    return "more";
   } catch (e) {
     return recordFailure(ctx, importId, job.failures, e);
   }
@@ -131,9 +135,11 @@ async function prepareChunk(ctx: Ctx, job: Job, options: ChunkOptions): Promise<
   }
   const skips: Skip[] = [];
   const plans: PostPlan[] = [];
+  const boosts: BoostPlan[] = [];
   for (const { index: i, item } of items) {
     const outcome = await readItem(i, item);
     if (outcome.kind === "post") plans.push(outcome.plan);
+    else if (outcome.kind === "boost") boosts.push(outcome.boost);
     else
       skips.push({
         item: i,
@@ -188,13 +194,15 @@ async function prepareChunk(ctx: Ctx, job: Job, options: ChunkOptions): Promise<
     token: newId(),
     posts,
     skips: skips.filter((s) => before(s.item)),
+    boosts: boosts.filter((b) => before(b.item)),
     items: items.length - (carry?.length ?? 0),
     already: plans.filter((p) => known.has(p.oldUri) && before(p.item)).length,
     checkpoint: position,
     carry,
     done: done && carry === null,
-    // Stored for later chunks, unless this one ends the job (which deletes them).
-    entries: done && carry === null ? undefined : entries,
+    // Stored for later chunks and the phases after the outbox (actor.json, likes, bookmarks), which
+    // find their files there; deleted with the archive (after-outbox.ts deleteArchive).
+    entries,
   };
 }
 

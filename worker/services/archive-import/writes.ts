@@ -18,8 +18,8 @@ import { minIdAt } from "../../lib/ids";
 import { normalizeTag } from "../../lib/text/hashtags";
 import { addressing } from "../post-content";
 import { htmlToPlain } from "../search-index";
-import { deleteEntries, insertEntries, type IndexedEntry } from "./directory";
-import type { PostPlan } from "./items";
+import { insertEntries, type IndexedEntry } from "./directory";
+import type { BoostPlan, PostPlan } from "./items";
 
 /** A media file copied into R2 for a post, ready for its media_attachments row. */
 export interface CopiedMedia {
@@ -49,6 +49,8 @@ export interface ChunkWrite {
   token: string;
   posts: { plan: PostPlan; media: CopiedMedia[] }[];
   skips: Skip[];
+  /** Announce items: boosts recorded to be resolved after the outbox (relinks.ts). */
+  boosts?: BoostPlan[];
   /** Items the chunk looked at, and those of them already imported (found before any write). */
   items: number;
   already: number;
@@ -210,7 +212,19 @@ export function chunkStatements(ctx: Ctx, ownerId: string, w: ChunkWrite): D1Pre
         .bind(JSON.stringify(w.skips), w.importId),
     );
   }
-  if (w.done) out.push(deleteEntries(ctx, w.importId));
+  if (w.boosts && w.boosts.length > 0) {
+    out.push(
+      d1
+        .prepare(
+          `INSERT INTO archive_relinks (import_id, kind, uri, item, published, visibility)
+          SELECT ?2, 'boost', json_extract(value, '$.uri'), json_extract(value, '$.item'),
+            json_extract(value, '$.published'), json_extract(value, '$.visibility')
+          FROM json_each(?1) WHERE 1 ON CONFLICT DO NOTHING`,
+        )
+        .bind(JSON.stringify(w.boosts), w.importId),
+    );
+  }
+  // The outbox done, the job goes on with its other phases (after-outbox.ts): it is not done yet.
   out.push(
     d1
       .prepare(
@@ -221,8 +235,7 @@ export function chunkStatements(ctx: Ctx, ownerId: string, w: ChunkWrite): D1Pre
           media_imported = media_imported + coalesce((SELECT sum(json_array_length(${field("media")})) FROM ${OWN}), 0),
           polls_imported = polls_imported + (SELECT count(*) FROM ${OWN} WHERE ${field("poll")} IS NOT NULL),
           checkpoint = ?6, carry = ?7, lease_until = NULL, failures = 0,
-          state = CASE WHEN ?8 THEN 'done' ELSE 'running' END,
-          finished_at = CASE WHEN ?8 THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
+          state = 'running', phase = CASE WHEN ?8 THEN 'actor' ELSE phase END,
           updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
         WHERE id = ?9`,
       )
