@@ -114,7 +114,14 @@ async function heapWatcher(inspectorPort) {
       });
     const first = await call("Runtime.getHeapUsage");
     if (!first.result) return null;
-    const w = { peakUsed: 0, peakTotal: 0, peakBacking: 0, samples: 0, idleUsed: first.result.usedSize };
+    const w = {
+      peakUsed: 0,
+      peakTotal: 0,
+      peakBacking: 0,
+      peakBoth: 0,
+      samples: 0,
+      idleUsed: first.result.usedSize,
+    };
     const timer = setInterval(async () => {
       const { result } = await call("Runtime.getHeapUsage");
       if (!result) return;
@@ -122,6 +129,7 @@ async function heapWatcher(inspectorPort) {
       w.peakUsed = Math.max(w.peakUsed, result.usedSize);
       w.peakTotal = Math.max(w.peakTotal, result.totalSize);
       w.peakBacking = Math.max(w.peakBacking, result.backingStorageSize ?? 0);
+      w.peakBoth = Math.max(w.peakBoth, result.usedSize + (result.backingStorageSize ?? 0));
     }, 250);
     w.stop = () => {
       clearInterval(timer);
@@ -226,6 +234,21 @@ async function idleRss(pid) {
   return Math.max(...samples);
 }
 
+/**
+ * fetch, tried again when the connection it reused had just been closed at the other end (undici's
+ * keep-alive pool against workerd after a pause: "other side closed"). Only for requests that may be
+ * sent twice.
+ */
+async function fetchAgain(url, init) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (e) {
+      if (attempt >= 3 || e?.cause?.code !== "UND_ERR_SOCKET") throw e;
+    }
+  }
+}
+
 // --- the owner, signed in as a browser is (test/e2e/admin.mjs, with the cookie kept for raw PUTs) ---
 function cookieValue(response, name) {
   for (const c of response.headers.getSetCookie()) {
@@ -261,9 +284,13 @@ async function signIn(base) {
   return { cookie, csrfToken, origin };
 }
 
+/** Requests the bench itself makes of Perch while the import runs (they are in the meter's figures). */
+let benchRequests = 0;
+
 function owner(dev, auth) {
   return async (method, path, body, { raw = false } = {}) => {
-    const res = await fetch(`${dev.base}${path}`, {
+    benchRequests++;
+    const res = await (method === "GET" ? fetchAgain : fetch)(`${dev.base}${path}`, {
       method,
       headers: {
         cookie: auth.cookie,
@@ -395,6 +422,7 @@ async function importRun(label, { posts, media, mb, killAt }) {
   const heaps = [];
   t = performance.now();
   cpuStart = processCpuMs(dev.pid);
+  benchRequests = 0;
   await call("POST", `/admin/api/archive/uploads/${upload.id}/complete`);
   const items = expected.items;
   let outage = null;
@@ -446,6 +474,7 @@ async function importRun(label, { posts, media, mb, killAt }) {
         const r = await fetch(`${dev.base}/__scheduled?cron=${encodeURIComponent(CRON)}`);
         if (!r.ok) throw new Error(`__scheduled answered ${r.status}`);
         crons++;
+        benchRequests++;
         for (let i = 0; i < 40 && dev.batches.length === 0; i++) await sleep(500);
       }
       const resumedAt = performance.now();
@@ -467,6 +496,7 @@ async function importRun(label, { posts, media, mb, killAt }) {
   }
   const report = await call("GET", `/admin/api/archive/imports/${upload.id}`);
   const after = await meter(call);
+  const ownRequests = benchRequests;
   log(`${label}: job ${state} after ${secs(processingMs)}${report.error ? `: ${report.error}` : ""}`);
 
   // Checks: D1 (read-only queries on the same state) and R2 (every file back through /media/).
@@ -527,7 +557,7 @@ async function importRun(label, { posts, media, mb, killAt }) {
     for (const [n, file] of files.entries()) {
       const row = got.find((r) => new RegExp(`-${n}/original\\.`).test(r.key));
       const res = row
-        ? await fetch(`${dev.base}/media/${row.key}`).catch((e) => {
+        ? await fetchAgain(`${dev.base}/media/${row.key}`).catch((e) => {
             console.log(dev.log().split("\n").slice(-40).join("\n"));
             throw e;
           })
@@ -572,6 +602,7 @@ async function importRun(label, { posts, media, mb, killAt }) {
     processingMs,
     outageMs: outage ? outage.resumedAt - outage.killedAt : 0,
     outage,
+    ownRequests,
     cpu,
     chunks: chunks.length,
     failedChunks: chunks.filter((c) => !c.acked).length,
@@ -597,6 +628,7 @@ async function importRun(label, { posts, media, mb, killAt }) {
       used: h.peakUsed,
       total: h.peakTotal,
       backing: h.peakBacking,
+      both: h.peakBoth,
     })),
     meter: {
       requests: use("requests"),
@@ -668,7 +700,11 @@ for (const r of runs) {
     "runtime VmHWM MiB": r.rss.map((x) => f1((x.hwmKb ?? NaN) / 1024)).join(" / "),
     "isolate V8 heap used, peak MiB": f1(peakHeap / 1048576),
     "isolate ArrayBuffer backing, peak MiB": f1(peakBacking / 1048576),
+    "isolate heap + ArrayBuffers (one sample), peak MiB": f1(
+      r.heap.length ? Math.max(...r.heap.map((h) => h.both)) / 1048576 : NaN,
+    ),
     "invocations (metered)": invocations,
+    "  of which the bench's own requests (polls, dashboard, cron)": r.ownRequests,
     "D1 rows written": r.meter.d1RowsWritten,
     "D1 rows written per post": f1(r.meter.d1RowsWritten / r.posts),
     "D1 rows read per post": f1(r.meter.d1RowsRead / r.posts),
