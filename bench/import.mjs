@@ -10,7 +10,8 @@
 //      workerd processes, one process group) gets SIGKILL, and starts again on the same state. Queue
 //      messages of `wrangler dev` live in memory, so the job's chain is gone: it is the cron's to
 //      resume (services/archive-import/jobs.ts: no live lease and no progress for five minutes); the
-//      bench calls the cron every 20 s until it does. BENCH_KILL_AT=0 runs without the kill.
+//      bench calls the cron every 20 s until it does. BENCH_KILL_AT=0 runs without the kill: with
+//      BENCH_POSTS=500 BENCH_MEDIA=20 BENCH_MB=10 that is a run of about a minute, for development.
 //   4. Checks, in D1 (wrangler d1 execute --local on the same state) and R2 (every file fetched back
 //      through /media/ and its CRC-32 compared): each post once by its old id, no status made twice
 //      or left without its mapping, every media file there with its bytes.
@@ -427,6 +428,8 @@ async function importRun(label, { posts, media, mb, killAt }) {
   const items = expected.items;
   let outage = null;
   let state = "queued";
+  let lastNote = performance.now();
+  let lastPoll = 0;
   while (state === "queued" || state === "running") {
     await sleep(killAt > 0 && !outage ? 500 : 3000);
     if (killAt > 0 && !outage && chunks.length * 20 >= killAt * items) {
@@ -484,8 +487,15 @@ async function importRun(label, { posts, media, mb, killAt }) {
           `${secs(resumedAt - upAt)} later`,
       );
     }
+    // The job's state every 3 s (the kill above watches the queue's log lines, not the job).
+    if (performance.now() - lastPoll < 3000) continue;
+    lastPoll = performance.now();
     noisy = true;
     state = (await call("GET", `/admin/api/archive/uploads/${upload.id}`)).state;
+    if (performance.now() - lastNote > 30_000) {
+      lastNote = performance.now();
+      log(`${label}: ${chunks.length} chunks after ${secs(lastNote - t)} (${state})`);
+    }
   }
   const processingMs = performance.now() - t;
   cpuRuns.push(processCpuMs(dev.pid) - cpuStart);
