@@ -717,6 +717,7 @@ for (const r of runs) {
     "  of which the bench's own requests (polls, dashboard, cron)": r.ownRequests,
     "D1 rows written": r.meter.d1RowsWritten,
     "D1 rows written per post": f1(r.meter.d1RowsWritten / r.posts),
+    "D1 rows read": r.meter.d1RowsRead,
     "D1 rows read per post": f1(r.meter.d1RowsRead / r.posts),
     "Queue operations": r.meter.queueOps,
     "Queue operations per chunk": f2(r.meter.queueOps / Math.max(1, r.chunks)),
