@@ -28,10 +28,12 @@ export function applyMigrations(persist) {
 /**
  * Starts `wrangler dev` with `args`. Each gets a dev registry of its own (dev servers sharing one
  * reload whenever another starts or stops), unless `registry` names one that sessions bound to each
- * other (a service binding from one to the other) share.
+ * other (a service binding from one to the other) share. `detached` puts it in a process group of
+ * its own, which a bench can kill whole (wrangler and its workerd processes) as a crash would.
  */
-export function wranglerDev(args, { registry } = {}) {
+export function wranglerDev(args, { registry, detached = false } = {}) {
   const child = spawn("wrangler", ["dev", ...args], {
+    detached,
     env: {
       ...process.env,
       WRANGLER_SEND_METRICS: "false",
@@ -165,12 +167,22 @@ export function workerdCpuSeconds(rootPid) {
  * process (the proxy in front, which forwards requests and the inspector) does not run on Cloudflare.
  */
 export function runtimeCpuMs(rootPid) {
+  return processCpuMs(runtimePid(rootPid));
+}
+
+/** The pid of the workerd process below `rootPid` that runs the Worker (see runtimeCpuMs). */
+export function runtimePid(rootPid) {
   const runtime = workerdsBelow(rootPid).find(({ cmd }) => cmd.includes("--inspector-addr"));
   if (!runtime) throw new Error(`no workerd runtime below ${rootPid}`);
+  return runtime.pid;
+}
+
+/** CPU milliseconds of every thread of process `pid`, from schedstat (nanoseconds). */
+export function processCpuMs(pid) {
   let ns = 0;
-  for (const task of readdirSync(`/proc/${runtime.pid}/task`)) {
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
     try {
-      ns += Number(readFileSync(`/proc/${runtime.pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
     } catch {
       // the thread ended meanwhile
     }
