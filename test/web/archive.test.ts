@@ -12,7 +12,15 @@ import { resumeImports } from "../../worker/queues/import-consumer";
 import { accounts, archiveImports } from "../../worker/db/schema";
 import { runImportChunk } from "../../worker/services/archive-import/run";
 import { BASE, request, testCtx } from "../helpers/app";
-import { PNG, actorJson, create, outbox, queuedImport, tarGzOf, zipOf } from "../services/archive-import/archive";
+import {
+  PNG,
+  actorJson,
+  create,
+  outbox,
+  queuedImport,
+  tarGzOf,
+  zipOf,
+} from "../services/archive-import/archive";
 import { sha256 } from "../lib/archive/fixtures";
 import { BROWSER, signIn } from "./owner-session";
 

@@ -277,7 +277,11 @@ describe("exporting the archive and importing it into a fresh Perch", () => {
     // Ids sort as the posts did, and each new id is in its post's millisecond (a local post's first id
     // was made a moment before its published_at, so the old ids' milliseconds may differ by one).
     for (const s of await ownerPosts()) expect(Number(BigInt(s.id) >> 16n)).toBe(Date.parse(s.publishedAt));
+    // likes.json and bookmarks.json came back too: the like and both bookmarks, relinked by URI (the
+    // owner's own post through its old id, the other's post as it is known here).
     const counted = await ctx.db.select({ n: sql<number>`count(*)` }).from(bookmarks);
-    expect(counted[0]?.n).toBe(0);
+    expect(counted[0]?.n).toBe(2);
+    const liked = await env.DB.prepare("SELECT count(*) AS n FROM favourites").first<{ n: number }>();
+    expect(liked?.n).toBe(1);
   }, 60_000);
 });

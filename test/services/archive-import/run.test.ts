@@ -227,8 +227,9 @@ describe("importing an archive's posts", () => {
   it("copies at most its media byte budget in a chunk, but one post's media however large", async () => {
     const id = await queuedImport(await archive());
     const results = await runAll(id, { maxMediaBytes: PNG.length });
-    // Posts 1–5; post 6 alone (its two images are over the budget); post 8; then the outbox's end.
-    expect(results).toEqual(["more", "more", "more", "done"]);
+    // Posts 1–5; post 6 alone (its two images are over the budget); post 8; then the outbox's end;
+    // then the phases after it (actor.json, likes, bookmarks, relinks).
+    expect(results).toEqual(["more", "more", "more", "more", "more", "more", "more", "done"]);
     expect(await importReport(testCtx(), id)).toMatchObject({
       itemsRead: 8,
       posts: { imported: 7 },
@@ -324,7 +325,8 @@ describe.each(["deflated", "stored"] as const)("a long outbox.json, %s", (method
       const gets = vi.spyOn(env.MEDIA, "get");
       const results = await runAll(id, { maxItems: 13 });
       expect(results.at(-1)).toBe("done");
-      expect(results.length).toBe(Math.ceil(300 / 13));
+      // The outbox's chunks, then the four steps after it (actor.json, likes, bookmarks, relinks).
+      expect(results.length).toBe(Math.ceil(300 / 13) + 4);
       // The job knows its archive's size, and a chunk reads one or two ranges of it (256 KiB at most).
       expect(heads).not.toHaveBeenCalled();
       expect(gets.mock.calls.length).toBeLessThanOrEqual(2 * results.length);

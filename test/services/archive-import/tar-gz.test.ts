@@ -6,25 +6,44 @@
  */
 import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { archiveImports, archivePosts, mediaAttachments, statuses } from "../../../worker/db/schema";
 import { bytesSource } from "../../../worker/lib/archive/source";
 import { ZipReader } from "../../../worker/lib/archive/zip/reader";
 import { importReport } from "../../../worker/services/archive-import/report";
 import { runImportChunk, type ChunkOptions } from "../../../worker/services/archive-import/run";
 import { testCtx } from "../../helpers/app";
+import { mockFetch, restoreFetch } from "../../helpers/fetch-mock";
 import { fixtures, sha256 } from "../../lib/archive/fixtures";
 import { OLD, PNG, create, outbox, queuedImport, queuedTarGzImport, tarGzOf, zipOf } from "./archive";
 
-afterEach(() => vi.restoreAllMocks());
+// The fixture's boost names a server that is not there: it answers 404, and the boost is reported.
+beforeEach(() => mockFetch({}));
+afterEach(() => {
+  restoreFetch();
+  vi.restoreAllMocks();
+});
 
 const MiB = 1024 * 1024;
 
+/**
+ * The ZIP each job's conversion made, taken when the job moved on from converting (the import
+ * deletes the archive from R2 once it has read the last of it).
+ */
+const converted = new Map<string, Uint8Array>();
+
 async function runAll(id: string, options?: ChunkOptions, limit = 400) {
   const results: string[] = [];
+  let phase = (await job(id)).phase;
   for (let i = 0; i < limit; i++) {
     const r = await runImportChunk(testCtx(), id, options);
     results.push(r);
+    const now = await job(id);
+    if (phase === "convert" && now.phase !== "convert" && now.state !== "failed") {
+      const object = await env.MEDIA.get(now.key);
+      converted.set(id, new Uint8Array(await object!.arrayBuffer()));
+    }
+    phase = now.phase;
     if (r !== "more") return results;
   }
   throw new Error("the import did not end");
@@ -106,7 +125,7 @@ async function imported(id: string, base: string) {
 describe("importing a .tar.gz archive", () => {
   it("imports the same statuses and media as the ZIP of the same files, and leaves only the ZIP", async () => {
     const zipId = await queuedImport(await zipOf(members("")));
-    expect(await runAll(zipId)).toEqual(["done"]);
+    expect((await runAll(zipId)).at(-1)).toBe("done");
     const tarGz = await tarGzOf(members("77"));
     const id = await queuedTarGzImport(tarGz);
     // Small pieces: many conversion chunks, each resuming the last one's checkpoint.
@@ -124,13 +143,13 @@ describe("importing a .tar.gz archive", () => {
     expect(report!.skips).toEqual(zipReport!.skips);
 
     const done = await job(id);
-    expect(done).toMatchObject({ phase: "import", key: `imports/${id}.zip`, convert: null });
+    expect(done).toMatchObject({ state: "done", key: `imports/${id}.zip`, convert: null });
     expect(done.convertedBytes).toBe(tarGz.length);
     expect(await env.MEDIA.head(`imports/${id}.tar.gz`)).toBeNull();
     expect(await listed(`imports/${id}.zip-staged/`)).toEqual([]);
-    const zip = await ZipReader.open(
-      bytesSource(new Uint8Array(await (await env.MEDIA.get(done.key))!.arrayBuffer())),
-    );
+    // Read whole, then deleted with the import's end.
+    expect(await env.MEDIA.head(done.key)).toBeNull();
+    const zip = await ZipReader.open(bytesSource(converted.get(id)!));
     const names: string[] = [];
     for await (const e of zip.entries()) names.push(e.name);
     expect(names).toEqual(Object.keys(members("77")));
@@ -158,9 +177,7 @@ describe("importing a .tar.gz archive", () => {
         ref: "link-to-long",
         reason: expect.stringMatching(/^a symbolic link/),
       });
-      const zip = await ZipReader.open(
-        bytesSource(new Uint8Array(await (await env.MEDIA.get(`imports/${id}.zip`))!.arrayBuffer())),
-      );
+      const zip = await ZipReader.open(bytesSource(converted.get(id)!));
       const index = await zip.index();
       expect(index.get("media_attachments/files/ünïcode-ñame.jpg")?.size).toBe(700);
       expect(
@@ -219,9 +236,7 @@ describe("importing a .tar.gz archive", () => {
     expect(await runImportChunk(ctx, id, { convertBytes: 50_000 })).toBe("more"); // the failure cleared the lease
     expect((await runAll(id, { convertBytes: 50_000 })).at(-1)).toBe("done");
 
-    const zip = await ZipReader.open(
-      bytesSource(new Uint8Array(await (await env.MEDIA.get(`imports/${id}.zip`))!.arrayBuffer())),
-    );
+    const zip = await ZipReader.open(bytesSource(converted.get(id)!));
     const names: string[] = [];
     for await (const e of zip.entries()) names.push(e.name);
     expect(names).toEqual(["padding.bin", ...Object.keys(members(""))]);
@@ -239,8 +254,7 @@ describe("importing a .tar.gz archive", () => {
     const results = await runAll(id);
     expect(results.at(-1)).toBe("done");
     expect(results.length).toBeGreaterThan(11 * 4);
-    const object = await env.MEDIA.head(`imports/${id}.zip`);
-    expect(object!.size).toBeGreaterThan(11 * MiB);
+    expect(converted.get(id)!.length).toBeGreaterThan(11 * MiB);
     expect(parts).toEqual([1, 2, 3]);
     expect(await importReport(testCtx(), id)).toMatchObject({
       state: "done",

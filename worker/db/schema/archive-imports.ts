@@ -15,13 +15,7 @@ export type ArchiveImportState = "uploading" | "queued" | "running" | "done" | "
  * then the relinks are resolved a few at a time, and the posts announced if the owner asked for it.
  */
 export type ArchiveImportPhase =
-  | "convert"
-  | "outbox"
-  | "actor"
-  | "likes"
-  | "bookmarks"
-  | "relinks"
-  | "announce";
+  "convert" | "outbox" | "actor" | "likes" | "bookmarks" | "relinks" | "announce";
 
 /** The old profile from actor.json, sanitized, its images copied out of the archive (staged keys). */
 export interface ArchivedProfile {

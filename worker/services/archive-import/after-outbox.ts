@@ -148,7 +148,9 @@ export async function deleteArchive(ctx: Ctx, job: Pick<Job, "id" | "key">): Pro
   const d1 = d1Of(ctx.db);
   await d1.batch([
     d1
-      .prepare(`UPDATE archive_imports SET archive_deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1`)
+      .prepare(
+        `UPDATE archive_imports SET archive_deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1`,
+      )
       .bind(job.id),
     deleteEntries(ctx, job.id),
   ]);
