@@ -154,14 +154,16 @@ export function chunkStatements(ctx: Ctx, ownerId: string, w: ChunkWrite): D1Pre
         )
         .bind(json, w.token, statusPrefix, urlPrefix, ownerId),
       // Replies imported before their parent (an outbox out of order) are threaded once it is here.
+      // Found from the chunk's posts through the in_reply_to_uri index (`+` keeps SQLite off the
+      // account index, which would read every status imported so far, at every chunk).
       d1
         .prepare(
           `UPDATE statuses SET
             in_reply_to_id = (SELECT a.status_id FROM archive_posts a WHERE a.old_uri = statuses.in_reply_to_uri),
             in_reply_to_account_id = ?4,
             in_reply_to_uri = ?3 || (SELECT a.status_id FROM archive_posts a WHERE a.old_uri = statuses.in_reply_to_uri)
-          WHERE in_reply_to_uri IS NOT NULL AND account_id = ?4
-            AND in_reply_to_uri IN (SELECT m.old_uri FROM ${OWN})`,
+          WHERE id IN (SELECT s.id FROM ${OWN} JOIN statuses s ON s.in_reply_to_uri = m.old_uri
+            WHERE s.in_reply_to_uri IS NOT NULL AND +s.account_id = ?4)`,
         )
         .bind(json, w.token, statusPrefix, ownerId),
       d1
