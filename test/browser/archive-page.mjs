@@ -4,10 +4,11 @@
 // off at its second part (the network drops it), and the page says so; after a reload the same file
 // is picked again and the upload resumes without sending the first part again, with the progress
 // bar at 100% at the end; the import runs in the background and the page's report shows the posts,
-// the media and the poll imported, and the boost skipped with its reason; the imported post is on
-// the public profile with its old date. No CSP violation or script error.
+// the media and the poll imported, and the boost of a post that is gone (410) skipped; the imported
+// post is on the public profile with its old date. No CSP violation or script error.
 // Saves screenshots to .e2e/screenshots/archive-*.png. Run alone, or by test/browser/run.mjs.
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
@@ -62,7 +63,7 @@ function storedZip(entries) {
   return Buffer.concat([...locals, dir, end]);
 }
 
-function archive() {
+function archive(gone) {
   const note = (n, published, object) => ({
     id: `${OLD}/statuses/${n}/activity`,
     type: "Create",
@@ -107,7 +108,7 @@ function archive() {
         actor: OLD,
         published: "2021-03-06T05:06:07Z",
         to: [PUBLIC],
-        object: "https://elsewhere.example/notes/9",
+        object: gone,
       },
       note(4, "2021-03-07T05:06:07Z", {
         type: "Question",
@@ -136,8 +137,15 @@ function archive() {
 
 export default async function archivePage({ I, step }) {
   const browser = await step("Chromium starts", () => launchBrowser());
+  // Where the boosted post was: a server on loopback that answers 410 Gone, so the boost is reported.
+  const goneServer = createServer((req, res) => {
+    req.resume();
+    res.writeHead(410, { "content-type": "text/plain" }).end("gone");
+  });
+  await new Promise((r) => goneServer.listen(0, "127.0.0.1", r));
+  const gone = `http://127.0.0.1:${goneServer.address().port}/notes/9`;
   const file = join(mkdtempSync(join(tmpdir(), "perch-archive-")), "archive-2021.zip");
-  writeFileSync(file, archive());
+  writeFileSync(file, archive(gone));
   try {
     const { page, complaints } = await openPage(browser.context);
     await step("the owner signs in", () => signIn(I, page, "/admin/archive"));
@@ -193,7 +201,7 @@ export default async function archivePage({ I, step }) {
         .locator("section.card table.figures tr")
         .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent?.trim())));
       const row = (kind) => rows.find((r) => r[0] === kind)?.slice(1);
-      const want = { Posts: ["3", "0"], Media: ["1", "0"], Polls: ["1", ""] };
+      const want = { Posts: ["3", "0"], Media: ["1", "0"], Polls: ["1", ""], Boosts: ["0", "1"] };
       for (const [kind, figures] of Object.entries(want))
         if (JSON.stringify(row(kind)) !== JSON.stringify(figures))
           throw new Error(`${kind}: ${JSON.stringify(row(kind))}, expected ${JSON.stringify(figures)}`);
@@ -215,6 +223,7 @@ export default async function archivePage({ I, step }) {
       if (caused.length !== 1 || others.length > 0) throw new Error(complaints.join("\n"));
     });
   } finally {
+    goneServer.close();
     await browser.close();
   }
 }
