@@ -53,12 +53,12 @@ function reportCard(r: ImportReport, current: Account, csrfToken: string) {
       </tr>
       <tr>
         <td>Replies threaded to your posts</td>
-        <td>${r.replies.threaded}</td>
+        <td>${r.replies?.threaded ?? "counted at the end"}</td>
         <td></td>
       </tr>
       <tr>
         <td>Replies to others' posts</td>
-        <td>${r.replies.toOthers}</td>
+        <td>${r.replies?.toOthers ?? "counted at the end"}</td>
         <td></td>
       </tr>
       <tr>

@@ -31,7 +31,8 @@ export interface ImportReport {
   posts: { imported: number; alreadyImported: number; skipped: number };
   media: { imported: number; skipped: number };
   polls: { imported: number };
-  replies: { threaded: number; toOthers: number };
+  /** Counted once the job is over (null before): the count reads two rows per imported post. */
+  replies: { threaded: number; toOthers: number } | null;
   boosts: { imported: number; skipped: number };
   likes: { imported: number; skipped: number };
   bookmarks: { imported: number; skipped: number };
@@ -47,6 +48,8 @@ export interface ImportReport {
   skipsListed: number;
 }
 
+const over = (state: string) => state === "done" || state === "failed";
+
 export async function importReport(ctx: Ctx, id: string): Promise<ImportReport | undefined> {
   const job = (await ctx.db.select().from(archiveImports).where(eq(archiveImports.id, id)))[0];
   if (!job) return undefined;
@@ -57,10 +60,13 @@ export async function importReport(ctx: Ctx, id: string): Promise<ImportReport |
       .from(archiveSkips)
       .where(eq(archiveSkips.importId, id))
       .groupBy(archiveSkips.kind),
-    ctx.db.get<{ threaded: number; others: number }>(sql`SELECT
+    // Not while the job runs: its page refreshes every 10 s, and this reads every post it imported.
+    over(job.state)
+      ? ctx.db.get<{ threaded: number; others: number }>(sql`SELECT
         coalesce(sum(s.in_reply_to_id IS NOT NULL AND s.in_reply_to_account_id = ${owner.id}), 0) AS threaded,
         coalesce(sum(s.in_reply_to_uri IS NOT NULL AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id <> ${owner.id})), 0) AS others
-      FROM archive_posts m JOIN statuses s ON s.id = m.status_id WHERE m.import_id = ${id}`),
+      FROM archive_posts m JOIN statuses s ON s.id = m.status_id WHERE m.import_id = ${id}`)
+      : null,
     ctx.db
       .select({
         item: archiveSkips.item,
@@ -91,7 +97,9 @@ export async function importReport(ctx: Ctx, id: string): Promise<ImportReport |
     posts: { imported: job.postsImported, alreadyImported: job.postsAlready, skipped: skipped("post") },
     media: { imported: job.mediaImported, skipped: skipped("media") },
     polls: { imported: job.pollsImported },
-    replies: { threaded: Number(replies?.threaded ?? 0), toOthers: Number(replies?.others ?? 0) },
+    replies: over(job.state)
+      ? { threaded: Number(replies?.threaded ?? 0), toOthers: Number(replies?.others ?? 0) }
+      : null,
     boosts: { imported: job.boostsImported, skipped: skipped("boost") },
     likes: { imported: job.likesImported, skipped: skipped("like") },
     bookmarks: { imported: job.bookmarksImported, skipped: skipped("bookmark") },
